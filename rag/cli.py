@@ -1,0 +1,124 @@
+"""The `rag` command: a thin layer over the library that parses flags and prints results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable
+
+from rich.console import Console
+from rich.markup import escape
+
+from rag.config import Settings
+from rag.engine import RAG
+from rag.errors import RagError
+from rag.index import IndexReport
+from rag.progress import stderr
+from rag.retrieve import Filters, Passage
+
+out = Console(highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.load(args.config).replace(**{
+            "paths.corpus": getattr(args, "corpus", None), "paths.index_dir": args.index_dir,
+            "retrieve.k": getattr(args, "k", None), "generate.model": getattr(args, "model", None)})
+        return args.run(args, settings)
+    except RagError as exc:
+        stderr.print(f"[red]error:[/red] {escape(str(exc))}")
+        return 1
+    except KeyboardInterrupt:
+        stderr.print("[yellow]interrupted[/yellow]")
+        return 130
+
+
+def open_rag(settings: Settings, quiet: bool = False) -> RAG:
+    """Open the configured corpus, printing skipped input and what the index update did."""
+    rag = RAG.open(settings.paths.corpus, settings.paths.index_dir, settings, progress=not quiet)
+    for problem in rag.problems:
+        stderr.print(f"[yellow]skipped[/yellow] {escape(str(problem))}")
+    if not quiet:
+        _print_report(rag.report, rag)
+    return rag
+
+
+def _print_report(report: IndexReport, rag: RAG) -> None:
+    if report.rebuild_reason:
+        stderr.print(f"[yellow]note:[/yellow] {escape(report.rebuild_reason)}")
+    if report.unchanged:
+        return
+    stderr.print(f"index [bold]{rag.index.path}[/bold]: {len(report.added)} added, "
+                 f"{len(report.changed)} changed, {len(report.removed)} removed, {report.kept} unchanged "
+                 f"articles; {report.chunks_embedded} chunks embedded; "
+                 f"{len(rag.index.chunks)} chunks in total")
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    rag = open_rag(settings)
+    out.print(f"{len(rag.index.articles)} articles, {len(rag.index.chunks)} chunks in {rag.index.path}"
+              + (" (up to date)" if rag.report.unchanged else ""))
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    question = _question(args.question)
+    rag = open_rag(settings, quiet=args.json)
+    filters = Filters(publishers=tuple(args.publisher or ()), date_from=args.since, date_to=args.until)
+    passages = rag.search(question, k=settings.retrieve.k, filters=filters)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=1))
+        return 0
+    if not passages:
+        out.print("No passage matches.")
+    for n, passage in enumerate(passages, 1):
+        _print_passage(n, passage)
+    return 0
+
+
+def _print_passage(n: int, passage: Passage) -> None:
+    when = f" · {passage.date}" if passage.date else ""
+    out.print(f"[bold cyan][{n}][/bold cyan] [bold]{escape(passage.title)}[/bold]{when} "
+              f"[dim]score {passage.score:.4f} · {escape(passage.source)}[/dim]")
+    text = passage.text if len(passage.text) <= 400 else passage.text[:400].rsplit(" ", 1)[0] + " …"
+    out.print(f"    {escape(text)}\n")
+
+
+def _question(text: str) -> str:
+    if not text.strip():
+        raise RagError("the question is empty. Fix: ask something, e.g. rag search \"What is the DSRB?\"")
+    return text.strip()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Offline question answering over news "
+                                     "articles, citing the source article every time.")
+    parser.add_argument("--config", metavar="FILE", help="settings TOML file (default: ./rag.toml if present)")
+    parser.add_argument("--index-dir", metavar="DIR", help="where indexes live (default: embeddings)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run: Callable[[argparse.Namespace, Settings], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(run=run)
+        return p
+
+    p = command("index", _cmd_index, "build or update the index of a corpus")
+    p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
+
+    p = command("search", _cmd_search, "show the passages that best match a question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, metavar="N", help="how many passages (default 5)")
+    p.add_argument("--json", action="store_true", help="print passages as JSON")
+    p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
+    p.add_argument("--publisher", action="append", metavar="NAME", help="only this outlet (repeatable)")
+    p.add_argument("--since", metavar="DATE", help="only articles dated on or after (YYYY[-MM[-DD]])")
+    p.add_argument("--until", metavar="DATE", help="only articles dated on or before")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Retrieval on the seed corpus with the real embedder: ranking, fusion, filters, per-article cap."""
+
+from __future__ import annotations
+
+import json
+
+from rag import Filters, Passage
+from rag.metrics import dedupe
+from tests.conftest import ROOT
+
+
+def _eval_questions() -> list[dict]:
+    return [json.loads(line) for line in (ROOT / "eval" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_passages_carry_text_metadata_and_both_ranks(seed_rag) -> None:
+    passages = seed_rag.search("How much does the planned defense bank hope to raise?", k=5)
+    assert len(passages) == 5 and all(isinstance(p, Passage) for p in passages)
+    best = passages[0]
+    assert best.article_id == "member-states-are-seeking-to-use-the-structure"
+    assert "$135 billion" in " ".join(p.text for p in passages if p.article_id == best.article_id)
+    assert best.title.startswith("Member states are seeking") and best.date == "2026-01"
+    assert best.dense_rank and best.lexical_rank and best.dense_score > 0.3
+    assert seed_rag.article(best.article_id).text[best.start:best.end] == best.text
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_a_rare_name_is_found_through_the_lexical_ranker(seed_rag) -> None:
+    passages = seed_rag.search("Who runs the GORKI think tank?", k=3)
+    assert "GORKI" in passages[0].text
+
+
+def test_the_right_article_is_in_the_top_five_for_the_eval_questions(seed_rag) -> None:
+    title_to_id = {a.title: a.id for a in seed_rag.articles}
+    answerable = [q for q in _eval_questions() if q["source"]]
+    hits = 0
+    for q in answerable:
+        ids = [p.article_id for p in seed_rag.search(q["question"], k=5)]
+        hits += bool({title_to_id[t] for t in q["source"]} & set(ids))
+    assert hits / len(answerable) >= 0.95
+
+
+def test_one_article_cannot_fill_the_top_k(seed_rag) -> None:
+    passages = seed_rag.search("Defense, Security and Resilience Bank charter bond issue backers", k=8)
+    per_article = [p.article_id for p in passages]
+    assert max(per_article.count(a) for a in per_article) <= seed_rag.settings.retrieve.max_per_article
+    assert len(dedupe(per_article)) >= 3
+
+
+def test_filters_restrict_by_article_date_and_source(seed_rag) -> None:
+    kallas = "the-idea-is-unworkable-due-to-natos-role"
+    passages = seed_rag.search("European army", k=5, filters=Filters(article_ids=(kallas,)))
+    assert passages and {p.article_id for p in passages} == {kallas}
+    assert seed_rag.search("European army", k=5, filters=Filters(date_from="2026-02")) == []
+    assert seed_rag.search("European army", k=5, filters=Filters(date_to="2026-01-31"))
+    assert seed_rag.search("European army", k=5, filters=Filters(publishers=("Reuters",))) == []
+    assert seed_rag.search("European army", k=5, filters=Filters(sources=("seeds",)))
+
+
+def test_a_question_with_no_known_word_still_returns_dense_results(seed_rag) -> None:
+    passages = seed_rag.search("zxqv wibble", k=3)
+    assert len(passages) == 3 and all(p.lexical_rank is None for p in passages)
