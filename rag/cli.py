@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from pathlib import Path
 from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
+from rag.answer import Answer
 from rag.config import Settings
 from rag.engine import RAG
 from rag.errors import RagError
@@ -27,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load(args.config).replace(**{
             "paths.corpus": getattr(args, "corpus", None), "paths.index_dir": args.index_dir,
-            "retrieve.k": getattr(args, "k", None), "generate.model": getattr(args, "model", None)})
+            "retrieve.k": getattr(args, "k", None), "answer.k": getattr(args, "k", None), "generate.model": getattr(args, "model", None)})
         return args.run(args, settings)
     except RagError as exc:
         stderr.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -80,6 +84,86 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    question = _question(args.question)
+    rag = open_rag(settings, quiet=args.json)
+    if args.json:
+        print(json.dumps(rag.ask(question).to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    stream = rag.stream(question)
+    with out.status("Thinking…"):
+        pieces = iter(stream)
+        first = next(pieces, None)
+    if first is not None:
+        out.print(first, end="", markup=False, highlight=False)
+        for piece in pieces:
+            out.print(piece, end="", markup=False, highlight=False)
+        out.print()
+    print_answer(stream.answer, draft_shown=first is not None)
+    return 0
+
+
+def print_answer(answer: Answer, draft_shown: bool = False) -> None:
+    """The checked answer (when it differs from the streamed draft) and its Sources block."""
+    if draft_shown and answer.text != answer.raw:
+        out.print(f"[dim]checked:[/dim] {escape(answer.text)}" if answer.answerable
+                  else f"[yellow]{escape(answer.text)}[/yellow] [dim]({escape(answer.reason or '')})[/dim]")
+    elif not draft_shown:
+        out.print(escape(answer.text))
+    if answer.answerable:
+        out.print("\n[bold]Sources[/bold]")
+        for c in answer.citations:
+            when = f" · {c.date}" if c.date else ""
+            out.print(f"[bold cyan][{c.number}][/bold cyan] [bold]{escape(c.title)}[/bold]{when} "
+                      f"[dim]{escape(c.source)}[/dim]")
+            out.print(f"    “{escape(c.quote)}”")
+    elif answer.related:
+        out.print("\n[bold]Closest articles[/bold] [dim](not citations)[/dim]")
+        for p in answer.related:
+            out.print(f"  - {escape(p.title)}" + (f" · {p.date}" if p.date else ""))
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluate import Evaluator, compare, load_questions
+
+    questions, problems = load_questions(args.file)
+    for problem in problems:
+        stderr.print(f"[yellow]skipped[/yellow] {escape(str(problem))}")
+    if args.limit:
+        questions = questions[: args.limit]
+    previous = None
+    if args.compare:
+        try:
+            previous = json.loads(Path(args.compare).read_text(encoding="utf-8"))["metrics"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise RagError(f"{args.compare}: not a report written by rag eval --out ({exc}).") from None
+    rag = open_rag(settings)
+    evaluator = Evaluator(questions, retrieval_only=args.retrieval_only)
+    results = evaluator(rag)
+    table = Table(title=f"{args.file} · {len(questions)} questions"
+                  + ("" if args.retrieval_only else f" · model {settings.generate.model}"))
+    table.add_column("metric")
+    if previous is not None:
+        table.add_column("before", justify="right")
+    table.add_column("value", justify="right")
+    if previous is not None:
+        table.add_column("change", justify="right")
+    for name, before, now, change in compare(results, previous or {}):
+        if previous is None:
+            table.add_row(name, f"{now:.3f}")
+        else:
+            delta = "" if change is None else f"[{'green' if change > 0 else 'red' if change < 0 else 'dim'}]{change:+.3f}[/]"
+            table.add_row(name, "" if before is None else f"{before:.3f}", f"{now:.3f}", delta)
+    out.print(table)
+    if args.out:
+        report = {"file": str(args.file), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "settings": settings.to_dict(), "metrics": results, "records": evaluator.records}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        out.print(f"report written to {args.out}")
+    return 0
+
+
 def _print_passage(n: int, passage: Passage) -> None:
     when = f" · {passage.date}" if passage.date else ""
     out.print(f"[bold cyan][{n}][/bold cyan] [bold]{escape(passage.title)}[/bold]{when} "
@@ -117,6 +201,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--publisher", action="append", metavar="NAME", help="only this outlet (repeatable)")
     p.add_argument("--since", metavar="DATE", help="only articles dated on or after (YYYY[-MM[-DD]])")
     p.add_argument("--until", metavar="DATE", help="only articles dated on or before")
+
+    p = command("ask", _cmd_ask, "answer a question from the articles, with cited sources")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, metavar="N", help="how many passages to search (default 5)")
+    p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
+    p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
+    p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
+
+    p = command("eval", _cmd_eval, "score retrieval and answers on a JSONL question set")
+    p.add_argument("file", help="JSONL: id, question, answers, source, type, evidence")
+    p.add_argument("--retrieval-only", action="store_true", help="skip the model; score retrieval only")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--out", metavar="FILE", help="write the JSON report here")
+    p.add_argument("--compare", metavar="OLD", help="show changes against an earlier --out report")
+    p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
+    p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
     return parser
 
 

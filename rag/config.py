@@ -71,6 +71,15 @@ class GenerateSettings:
 
 
 @dataclass(frozen=True)
+class AnswerSettings:
+    """How answers are grounded, checked and withheld."""
+
+    k: int = 5  # passages given to the model
+    min_support: float = 0.5  # a sentence whose best quote scores lower is unsupported
+    related: int = 3  # closest articles listed when the articles don't answer
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings of the tool. Saved in the index manifest (chunk/index parts decide staleness)."""
 
@@ -79,6 +88,7 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     retrieve: RetrieveSettings = field(default_factory=RetrieveSettings)
     generate: GenerateSettings = field(default_factory=GenerateSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict, for JSON manifests and TOML files."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Iterator
 
+from rag.answer import Answer, Grounder, build_messages
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
+from rag.errors import RagError
 from rag.index import Index, IndexReport, open_index
 from rag.retrieve import Filters, Passage, search
 
@@ -23,6 +27,8 @@ class RAG:
         self.settings = settings
         self.report = report or IndexReport()
         self.problems = problems or []
+        self._generator = None
+        self.last_answer: Answer | None = None
 
     @classmethod
     def open(cls, corpus: str | Path, index_dir: str | Path = DEFAULT_INDEX_DIR,
@@ -52,8 +58,67 @@ class RAG:
         k = self.settings.retrieve.k if k is None else k
         return search(self.index, self.embedder, question, k, self.settings.retrieve, filters)
 
+    @property
+    def generator(self):  # noqa: ANN201
+        """The local model named by ``settings.generate.model``, loaded on first use."""
+        if self._generator is None or self._generator.name != self.settings.generate.model:
+            from rag.generate import Generator
+
+            self._generator = None  # free the old model before loading another
+            self._generator = Generator.load(self.settings.generate.model, self.settings.generate)
+        return self._generator
+
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
+        """Answer ``question`` from the articles, citing them; ``answerable`` is False when they don't say."""
+        stream = self.stream(question, k, filters)
+        for _ in stream:
+            pass
+        return stream.answer
+
+    def stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> AnswerStream:
+        """Like ask(), but iterate over it to get the answer text as the model writes it.
+
+        After the loop, ``.answer`` (also ``rag.last_answer``) holds the checked Answer, whose text
+        may differ from the streamed draft (citations renumbered, or withheld when unsupported).
+        """
+        if not question or not question.strip():
+            raise RagError("the question is empty. Fix: ask something about the articles.")
+        return AnswerStream(self, question.strip(), self.settings.answer.k if k is None else k, filters)
+
     def __enter__(self) -> RAG:
         return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+class AnswerStream:
+    """Iterator over the model's text pieces for one question; ``.answer`` is set when it ends."""
+
+    def __init__(self, rag: RAG, question: str, k: int, filters: Filters | None) -> None:
+        self.rag, self.question, self.k, self.filters = rag, question, k, filters
+        self.answer: Answer | None = None
+        self.passages: list[Passage] = []
+
+    def __iter__(self) -> Iterator[str]:
+        rag = self.rag
+        started = time.perf_counter()
+        self.passages = rag.search(self.question, k=self.k, filters=self.filters)
+        retrieved = time.perf_counter()
+        grounder = Grounder(rag.settings.answer, rag.embedder.encode, lambda i: rag.article(i).text)
+        pieces: list[str] = []
+        first = None
+        used = self.passages
+        if self.passages:
+            generator = rag.generator
+            budget = generator.context_window - rag.settings.generate.max_new_tokens
+            messages, used = build_messages(self.question, self.passages, generator.count_chat_tokens, budget)
+            for piece in generator.stream(messages):
+                first = first or time.perf_counter()
+                pieces.append(piece)
+                yield piece
+        answer = grounder.ground(self.question, "".join(pieces).strip(), used)
+        done = time.perf_counter()
+        answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,
+                          "total_s": done - started}
+        self.answer = rag.last_answer = answer

@@ -61,3 +61,11 @@ def corpus_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seeds"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def fast_rag(seed_index_dir: Path):  # noqa: ANN201
+    """The seed RAG answering with the real fast (0.5B) model, loaded once per session."""
+    from rag import RAG, Settings
+
+    return RAG.open(SEEDS, index_dir=seed_index_dir, settings=Settings().replace(**{"generate.model": "fast"}))

@@ -1,0 +1,106 @@
+"""Grounding crafted model outputs: citation mapping and repair, quotes, support, prompt budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import INSTRUCTIONS, SYSTEM, Grounder, build_messages, support_score
+from rag.config import AnswerSettings
+
+BANK_Q = "How much does the planned defense bank hope to raise?"
+
+
+@pytest.fixture(scope="module")
+def grounder(seed_rag) -> Grounder:
+    return Grounder(AnswerSettings(), seed_rag.embedder.encode, lambda i: seed_rag.article(i).text)
+
+
+@pytest.fixture(scope="module")
+def bank_passages(seed_rag):  # noqa: ANN201
+    return seed_rag.search(BANK_Q, k=5)
+
+
+def _bank_number(passages) -> int:  # noqa: ANN001
+    return next(n for n, p in enumerate(passages, 1) if "$135 billion" in p.text)
+
+
+def test_a_cited_number_maps_to_its_article_with_an_exact_quote(grounder, bank_passages, seed_rag) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"The bank aims to raise as much as $135 billion [{n}].", bank_passages)
+    assert answer.answerable and answer.text == "The bank aims to raise as much as $135 billion [1]."
+    (citation,) = answer.citations
+    assert citation.article_id == "member-states-are-seeking-to-use-the-structure"
+    assert "$135 billion" in citation.quote
+    article = seed_rag.article(citation.article_id).text
+    assert article[citation.quote_start:citation.quote_end] == citation.quote
+    assert citation.passage == bank_passages[n - 1].text and citation.support >= 0.5
+
+
+def test_a_wrong_or_missing_marker_is_repaired_to_the_supporting_passage(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    wrong = next(i for i in range(1, 6) if i != n and bank_passages[i - 1].article_id != bank_passages[n - 1].article_id)
+    for raw in (f"The bank aims to raise as much as $135 billion [{wrong}].",
+                "The bank aims to raise as much as $135 billion.",
+                "The bank aims to raise as much as $135 billion [9].",
+                f"[{n}] The bank aims to raise as much as $135 billion."):
+        answer = grounder.ground(BANK_Q, raw, bank_passages)
+        assert answer.answerable, raw
+        assert [c.article_id for c in answer.citations] == ["member-states-are-seeking-to-use-the-structure"], raw
+        assert "[9]" not in answer.text and answer.text.endswith("[1].")
+
+
+def test_markers_after_the_full_stop_and_according_to_are_tidied(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"According to [{n}], the bank aims to raise as much as $135 billion. [{n}]",
+                             bank_passages)
+    assert answer.text == "the bank aims to raise as much as $135 billion [1]."
+
+
+def test_an_unsupported_number_is_not_presented(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"The bank aims to raise $950 billion [{n}].", bank_passages)
+    assert not answer.answerable and answer.text.startswith("The articles don't say")
+    assert not answer.citations and answer.related
+    assert answer.reason == "the answer's main claim is not supported by the sources"
+
+
+def test_the_model_saying_the_sources_lack_it_is_an_abstention(grounder, bank_passages) -> None:
+    answer = grounder.ground("Where is the moon base?", "The sources do not mention a moon base.", bank_passages)
+    assert not answer.answerable and not answer.citations
+    assert {p.article_id for p in answer.related} <= {p.article_id for p in bank_passages}
+
+
+def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"The bank aims to raise as much as $135 billion [{n}]. "
+                             f"Its first chairman is Olaf Quantock, a former banker from Oslo [{n}].", bank_passages)
+    assert answer.answerable
+    assert [s.supported for s in answer.sentences] == [True, False]
+    assert "(unsupported)" in answer.text
+
+
+def test_support_score_rewards_new_words_and_numbers_found_in_the_quote() -> None:
+    quote = "The report said the project aims to fundraise as much as $135 billion."
+    good = support_score(BANK_Q, "It aims to raise as much as $135 billion.", quote, 0.6)
+    bad_number = support_score(BANK_Q, "It aims to raise as much as $200 billion.", quote, 0.6)
+    unrelated = support_score(BANK_Q, "Its chairman is Olaf Quantock.", quote, 0.1)
+    assert good > 0.5 > unrelated and bad_number <= 0.2
+
+
+def test_prompt_puts_sources_first_then_question_then_instructions(bank_passages) -> None:
+    messages, used = build_messages(BANK_Q, bank_passages, lambda msgs: 100, budget=1000)
+    assert used == bank_passages and messages[0] == {"role": "system", "content": SYSTEM}
+    user = messages[1]["content"]
+    assert user.index("[1] ") < user.index("[5] ") < user.index(f"Question: {BANK_Q}") < user.index(INSTRUCTIONS)
+    assert bank_passages[4].text in user
+
+
+def test_prompt_budget_drops_lowest_ranked_passages_whole(bank_passages, seed_rag) -> None:
+    def count(messages) -> int:  # noqa: ANN001
+        return len(messages[1]["content"]) // 4
+
+    full = count(build_messages(BANK_Q, bank_passages, count, 10**6)[0])
+    messages, used = build_messages(BANK_Q, bank_passages, count, budget=full - 10)
+    assert used == bank_passages[: len(used)] and len(used) < len(bank_passages)
+    assert all(p.text in messages[1]["content"] for p in used)
+    assert bank_passages[len(used)].text not in messages[1]["content"]
