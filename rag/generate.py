@@ -55,7 +55,8 @@ class Generator:
                 tokenizer = AutoTokenizer.from_pretrained(folder)
                 model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
         except (OSError, ValueError) as exc:
-            raise RagError(f"{folder}: could not load the model ({exc}). Fix: rebuild or replace that folder.") from None
+            reason = str(exc).rstrip(".")
+            raise RagError(f"{folder}: could not load the model ({reason}). Fix: delete or replace it.") from None
         if not tokenizer.chat_template:
             raise RagError(f"{folder}: the tokenizer has no chat template. Fix: use an instruct (chat) model.")
         model.eval()

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -190,45 +191,54 @@ def assemble(
 
 def convert(gguf: Path, folder: Path, source: str, console: Console | None = None, label: str = "model") -> None:
     """Dequantise ``gguf`` into a bf16 safetensors ``folder`` (written via a temp dir, then renamed)."""
-    import torch
     from safetensors import safe_open
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=folder.parent))
     status = console.status(f"Converting {label} to bf16 (once; about a minute)...") if console else None
-    try:
-        with status or contextlib.nullcontext(), hf_progress_bars_off(), _stderr_silenced():
-            model = AutoModelForCausalLM.from_pretrained(
-                gguf.parent,
-                gguf_file=gguf.name,
-                dtype=torch.bfloat16,
-                quantization_config=GgufConfig(dequantize=True),
-            )
-            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            # save_pretrained refuses a GGUF-loaded model until its (now unused) quantizer is gone.
-            model.hf_quantizer = None
-            if hasattr(model.config, "quantization_config"):
-                del model.config.quantization_config
-            model.save_pretrained(temp)
-            tokenizer.save_pretrained(temp)
-            expected = set(model.state_dict())
-        saved: set[str] = set()
-        for weights in temp.glob("*.safetensors"):
-            with safe_open(str(weights), "pt") as handle:
-                saved.update(handle.keys())
-        if not (temp / "config.json").is_file() or not expected <= saved | _tied_keys(model):
-            raise RagError(f"{gguf}: converting it gave an incomplete model folder; the file may be unsupported.")
-        (temp / MARKER).write_text(json.dumps({"source": source, "gguf": gguf.name, "dtype": "bfloat16"}))
-        if folder.exists():
-            shutil.rmtree(folder)
-        temp.rename(folder)
-    except OSError as exc:
-        raise _disk_error(exc, folder) from None
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+    with status or contextlib.nullcontext():
+        model, tokenizer = _load_gguf(gguf)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", dir=folder.parent))
+        try:
+            with hf_progress_bars_off():
+                model.save_pretrained(temp)
+                tokenizer.save_pretrained(temp)
+            saved: set[str] = set()
+            for weights in temp.glob("*.safetensors"):
+                with safe_open(str(weights), "pt") as handle:
+                    saved.update(handle.keys())
+            if not (temp / "config.json").is_file() or not set(model.state_dict()) <= saved | _tied_keys(model):
+                raise RagError(f"{gguf}: converting it gave an incomplete model folder; the file may be unsupported.")
+            (temp / MARKER).write_text(json.dumps({"source": source, "gguf": gguf.name, "dtype": "bfloat16"}))
+            if folder.exists():
+                shutil.rmtree(folder)
+            temp.rename(folder)
+        except OSError as exc:
+            raise _disk_error(exc, folder) from None
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
     if console:
         console.print(f"[green]Prepared[/] {label}: {folder}")
+
+
+def _load_gguf(gguf: Path) -> tuple[Any, Any]:
+    """Load a GGUF file fully dequantised to bf16, with its tokenizer, ready for save_pretrained."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    try:
+        with hf_progress_bars_off(), _stderr_silenced():
+            model = AutoModelForCausalLM.from_pretrained(
+                gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16, quantization_config=GgufConfig(dequantize=True)
+            )
+            tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        reason = str(exc).rstrip(".")
+        raise RagError(f"{gguf}: transformers cannot load this GGUF file ({reason}). Fix: use another model.") from None
+    # save_pretrained refuses a GGUF-loaded model until its (now unused) quantizer is gone.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    return model, tokenizer
 
 
 @contextlib.contextmanager

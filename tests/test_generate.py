@@ -97,6 +97,13 @@ def test_bad_path_is_rejected(tmp_path: Path) -> None:
         prepare_model(str(tmp_path / "notes.txt"))
 
 
+def test_invalid_gguf_file_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "broken.gguf").write_bytes(b"not a gguf file")
+    with pytest.raises(RagError, match="broken.gguf: transformers cannot load"):
+        prepare_model(str(tmp_path / "broken.gguf"), progress=False)
+
+
 def test_prepared_model_is_reused_without_assembling(fast: Generator, monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("a prepared model must not be assembled again")
