@@ -9,8 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: chat test index clean
 
 chat: $(STAMP)
-	$(BIN)/rag index seeds
-	$(BIN)/rag search "How much does the planned defense bank hope to raise?"
+	$(BIN)/rag chat seeds
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

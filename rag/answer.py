@@ -20,7 +20,10 @@ SYSTEM = ("You answer questions about news articles using only the numbered sour
 INSTRUCTIONS = ("Answer the question above in one or two short sentences, using only the sources. "
                 "Put the source number in brackets after each claim, like [1]. When a source reports "
                 "what someone said or claimed, attribute it (\"According to ...\", \"X said ...\"). "
-                "If the sources do not contain the answer, say: " + NOT_IN_ARTICLES)
+                "Only if none of the sources is about the question, reply: " + NOT_IN_ARTICLES)
+# Measured on the seed questions with the 1.5B model, the plain "if the sources do not contain the
+# answer, say ..." made it refuse 56 of 96 answerable questions; with no such line at all the 0.5B
+# model copies a source instead of answering. Abstention also comes from the support check.
 _MARKER = re.compile(r"\[\s*(?:sources?\s*)?(\d+(?:\s*(?:,|and|&|-|–)\s*\d+)*)\s*\]", re.I)
 _REFUSAL = re.compile(
     r"(articles?|sources?|passages?|context|text)\s+(do(es)?\s*n[o']t|did\s*n[o']t)\s+(say|contain|mention|"
@@ -182,14 +185,17 @@ class Grounder:
 
 
 def support_score(question: str, claim: str, quote: str, similarity: float) -> float:
-    """How well ``quote`` supports ``claim`` (0..1): the claim's new content words and numbers found
-    in the quote (words already in the question say nothing new), blended with embedding similarity.
+    """How well ``quote`` supports ``claim`` (0..1): the claim's content words and numbers found in
+    the quote (its new words, not in the question, and all of them), blended with embedding similarity.
     A number in the claim that the quote lacks caps the score low."""
     asked = set(tokenize(question))
     claim_words = set(tokenize(claim))
     quote_words = set(tokenize(quote))
     new = claim_words - asked or claim_words
-    overlap = len(new & quote_words) / len(new) if new else 0.0
+    # both the claim's new words and all its words must be in the quote: "Russia won Eurovision"
+    # is not supported by a quote that mentions Russia but not Eurovision
+    overlap = (len(new & quote_words) / len(new) + len(claim_words & quote_words) / len(claim_words)) / 2 \
+        if new else 0.0
     numbers = {n.replace(",", "") for n in _NUMBER.findall(claim)} - {n.replace(",", "") for n in _NUMBER.findall(question)}
     quoted = {n.replace(",", "") for n in _NUMBER.findall(quote)}
     score = 0.6 * overlap + 0.4 * max(similarity, 0.0)

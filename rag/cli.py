@@ -123,6 +123,12 @@ def print_answer(answer: Answer, draft_shown: bool = False) -> None:
             out.print(f"  - {escape(p.title)}" + (f" · {p.date}" if p.date else ""))
 
 
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.chat import run_chat
+
+    return run_chat(settings)
+
+
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import Evaluator, compare, load_questions
 
@@ -208,6 +214,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
     p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
     p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
+
+    p = command("chat", _cmd_chat, "ask questions one after another, with follow-ups, in a terminal chat")
+    p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
+    p.add_argument("-k", type=int, metavar="N", help="how many passages to search (default 5)")
+    p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
 
     p = command("eval", _cmd_eval, "score retrieval and answers on a JSONL question set")
     p.add_argument("file", help="JSONL: id, question, answers, source, type, evidence")

@@ -1,0 +1,402 @@
+"""MultiHop-RAG retrieval evaluation (Tang & Yang, COLM 2024) of the rag library, with the official metrics.
+
+Reads ``corpus.json`` and ``MultiHopRAG.json`` from the shared benchmark folder (never copied into the
+repo), opens or builds the index with ``RAG.open`` and runs ``rag.search(query, k)`` for every non-null
+query. Reports, overall and per question type:
+
+* the official chunk-level Hits@4, Hits@10, MRR@10 and MAP@10 (``rag.metrics.multihop_chunk_scores`` on
+  the passages' ``.text``; see the benchmark README for the exact definitions);
+* article-level recall@10 (share of a query's gold evidence articles, identified by url, that have a
+  passage in the top k) and all-gold-articles@10 (share of queries with every gold article in the top k);
+* retrieval latency p50/p95 in ms (one ``rag.search`` call, after a warm-up query).
+
+Run from the repo root::
+
+    .venv/bin/python eval/multihop.py                     # all 2,255 non-null queries
+    .venv/bin/python eval/multihop.py --split dev --out eval/reports/multihop-dev.json
+
+``split_queries`` (the fixed dev/test split) and ``score_answers`` (answer accuracy, for runs with an
+LLM) are importable: ``from eval.multihop import split_queries, score_answers``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python eval/multihop.py` puts eval/ first on the path, not the repo
+    sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from rag.metrics import (  # noqa: E402
+    all_at_k, dedupe, mean, multihop_chunk_scores, official_lenient_correct, percentile, recall_at_k,
+    strict_exact_match)
+
+DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "multihop-rag"  # ../shared/... from the repo root
+CORPUS_FILE = "corpus.json"
+QUERIES_FILE = "MultiHopRAG.json"
+BASELINES_FILE = "paper_baselines.json"
+INDEX_NAME = "multihop-rag"
+NULL_TYPE = "null_query"
+SPLIT_SEED = 13
+DEV_SHARE = (3, 10)  # the first 30% of the shuffled non-null queries are "dev"
+CHUNK_METRICS = ("hits@4", "hits@10", "mrr@10", "map@10")
+ABSTENTIONS = ("insufficient information", "the articles don't say")
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+
+
+# --------------------------------------------------------------------------- data and split
+
+
+def load_queries(data_dir: str | Path = DEFAULT_DATA) -> list[dict[str, Any]]:
+    """All queries of MultiHopRAG.json, in file order (null queries included)."""
+    return json.loads((Path(data_dir) / QUERIES_FILE).read_text(encoding="utf-8"))
+
+
+def is_null(query: dict[str, Any]) -> bool:
+    """True for the unanswerable queries (no evidence; gold answer 'Insufficient information.')."""
+    return query.get("question_type") == NULL_TYPE
+
+
+def split_queries(queries: list[dict[str, Any]], split: str = "all") -> list[dict[str, Any]]:
+    """The non-null queries of ``split`` ("all", "dev" or "test"), in file order.
+
+    Fixed split: the non-null queries in file order are shuffled with ``random.Random(13)``; the first
+    30% (rounded down) of the shuffled list are "dev", the rest "test". Membership depends only on the
+    list of non-null queries, so it is the same on every machine and Python version.
+    """
+    answerable = [q for q in queries if not is_null(q)]
+    if split == "all":
+        return answerable
+    if split not in ("dev", "test"):
+        raise ValueError(f"unknown split {split!r}; use all, dev or test")
+    order = list(range(len(answerable)))
+    random.Random(SPLIT_SEED).shuffle(order)
+    cut = len(order) * DEV_SHARE[0] // DEV_SHARE[1]
+    chosen = set(order[:cut] if split == "dev" else order[cut:])
+    return [q for n, q in enumerate(answerable) if n in chosen]
+
+
+def gold_urls(query: dict[str, Any]) -> list[str]:
+    """Distinct urls of the query's evidence articles, in evidence order."""
+    return dedupe([e["url"] for e in query.get("evidence_list") or []])
+
+
+def gold_facts(query: dict[str, Any]) -> list[str]:
+    """The gold evidence sentences, in evidence order."""
+    return [e["fact"] for e in query.get("evidence_list") or []]
+
+
+def paper_best_rows(data_dir: str | Path = DEFAULT_DATA) -> dict[str, dict[str, Any]]:
+    """Table 5 rows of the paper: the best overall and the best without reranker (by Hits@10)."""
+    path = Path(data_dir) / BASELINES_FILE
+    if not path.exists():
+        return {}
+    rows = json.loads(path.read_text(encoding="utf-8"))["retrieval_table5"]["rows"]
+    best = max(rows, key=lambda r: (r["Hits@10"], r["MRR@10"]))
+    plain = [r for r in rows if not r.get("reranker")]
+    out = {"best": best}
+    if plain:
+        out["best_without_reranker"] = max(plain, key=lambda r: (r["Hits@10"], r["MRR@10"]))
+    return out
+
+
+# --------------------------------------------------------------------------- per-query scoring
+
+
+def score_query(query: dict[str, Any], passage_texts: list[str], passage_urls: list[str | None],
+                k: int = 10) -> dict[str, Any]:
+    """Official chunk scores plus article-level recall for one query's ranked passages."""
+    gold = gold_urls(query)
+    facts = [f.replace(" ", "").replace("\n", "") for f in gold_facts(query)]
+    ranked = [u for u in passage_urls[:k]]
+    article_ranks = {u: next((r for r, got in enumerate(ranked, 1) if got == u), None) for u in gold}
+    chunk_ranks = [r for r, text in enumerate(passage_texts[:k], 1)
+                   if any(f in text.replace(" ", "").replace("\n", "") for f in facts)]
+    distinct = [u for u in dedupe(ranked) if u is not None]
+    return {
+        **multihop_chunk_scores(passage_texts, gold_facts(query), k=k),
+        "article_recall@10": recall_at_k(distinct, set(gold), k),
+        "all_gold@10": all_at_k(distinct, set(gold), k),
+        "article_hit_ranks": article_ranks,
+        "chunk_hit_ranks": chunk_ranks,
+    }
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means of the per-query scores and latency percentiles, overall and by question type."""
+    def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+        out: dict[str, Any] = {"n": len(rows)}
+        for name in (*CHUNK_METRICS, "article_recall@10", "all_gold@10"):
+            out[name] = mean(r["scores"][name] for r in rows)
+        out["latency_p50_ms"] = percentile(lat, 50)
+        out["latency_p95_ms"] = percentile(lat, 95)
+        return out
+
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        by_type[r["type"]].append(r)
+    return {"all": block(records), "by_type": {t: block(rows) for t, rows in sorted(by_type.items())}}
+
+
+# --------------------------------------------------------------------------- answer scoring (for LLM runs)
+
+
+def is_abstention(prediction: str) -> bool:
+    """True when the prediction declines to answer ("Insufficient information", "The articles don't say")."""
+    text = prediction.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return any(phrase in text for phrase in ABSTENTIONS)
+
+
+def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Official lenient accuracy and strict normalised exact match, overall and by question type.
+
+    Each record needs ``prediction`` (the model output), ``answer`` (gold; ``gold`` also accepted) and
+    ``question_type`` (``type`` also accepted). Lenient is qa_evaluate.py's rule (any shared lowercased
+    whitespace token, after extracting ``The answer to the question is "..."``); strict is
+    ``rag.metrics.strict_exact_match``. A null query counts as correct, under both, exactly when the
+    prediction is an abstention (contains "insufficient information" or "the articles don't say",
+    case-insensitive). Returns ``{"all": {...}, "non_null": {...}, "by_type": {type: {...}}}`` where each
+    block has ``n``, ``lenient``, ``strict`` and ``abstained`` (share of predictions that abstain).
+    """
+    rows: list[tuple[str, bool, bool, bool]] = []
+    for record in records:
+        qtype = record.get("question_type") or record.get("type") or "unknown"
+        prediction = record.get("prediction") or ""
+        gold = record.get("answer", record.get("gold")) or ""
+        abstained = is_abstention(prediction)
+        if qtype == NULL_TYPE:
+            lenient = strict = abstained
+        else:
+            lenient = official_lenient_correct(prediction, gold)
+            strict = strict_exact_match(prediction, gold)
+        rows.append((qtype, lenient, strict, abstained))
+
+    def block(part: list[tuple[str, bool, bool, bool]]) -> dict[str, Any]:
+        return {"n": len(part), "lenient": mean(float(r[1]) for r in part),
+                "strict": mean(float(r[2]) for r in part), "abstained": mean(float(r[3]) for r in part)}
+
+    types = sorted({r[0] for r in rows})
+    return {"all": block(rows), "non_null": block([r for r in rows if r[0] != NULL_TYPE]),
+            "by_type": {t: block([r for r in rows if r[0] == t]) for t in types}}
+
+
+# --------------------------------------------------------------------------- index facts
+
+
+def chunk_stats(rag: Any) -> dict[str, Any]:
+    """Chunk count and word-piece sizes (header + text, special tokens included) of the open index."""
+    chunks = rag.index.chunks
+    sizes = rag.embedder.count_tokens_batch([c.indexed_text for c in chunks]) if chunks else []
+    return {"articles": len(rag.index.articles), "chunks": len(chunks),
+            "wordpieces_mean": mean(sizes), "wordpieces_p50": percentile(sizes, 50),
+            "wordpieces_max": max(sizes, default=0)}
+
+
+def fact_coverage(rag: Any, queries: list[dict[str, Any]]) -> dict[str, float]:
+    """Ceiling of the chunk metrics: share of gold facts held whole by some chunk of their article,
+    and share of queries with at least one such fact (the best Hits@10 any ranking could reach)."""
+    by_url: dict[str, list[str]] = defaultdict(list)
+    url_of = {aid: a.url for aid, a in rag.index.articles.items()}
+    for c in rag.index.chunks:
+        by_url[url_of[c.article_id]].append(c.text.replace(" ", "").replace("\n", ""))
+    facts_ok = facts_total = queries_ok = 0
+    for q in queries:
+        found = 0
+        for e in q.get("evidence_list") or []:
+            fact = e["fact"].replace(" ", "").replace("\n", "")
+            facts_total += 1
+            if any(fact in text for text in by_url.get(e["url"], ())):
+                found += 1
+        facts_ok += found
+        queries_ok += bool(found)
+    return {"facts_in_one_chunk": facts_ok / facts_total if facts_total else 0.0,
+            "queries_hittable": queries_ok / len(queries) if queries else 0.0}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Open the index, search every query of the split, score; returns the report dict."""
+    from rag import RAG, Settings
+
+    data = Path(args.data)
+    settings = Settings.load().replace(**dict(_parse_override(s) for s in args.set or []))
+    all_queries = load_queries(data)
+    queries = split_queries(all_queries, args.split)
+    if args.limit:
+        queries = queries[: args.limit]
+    console.print(f"MultiHop-RAG from [bold]{data}[/bold]: {len(all_queries)} queries, "
+                  f"{len(queries)} non-null in split [bold]{args.split}[/bold]"
+                  + (f" (limit {args.limit})" if args.limit else ""))
+    started = time.perf_counter()
+    rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
+                   progress=not args.quiet)
+    open_s = time.perf_counter() - started
+    for problem in rag.problems:
+        console.print(f"[yellow]skipped[/yellow] {problem}")
+    if rag.report.rebuild_reason:
+        console.print(f"[yellow]note:[/yellow] {rag.report.rebuild_reason}")
+    url_of = {aid: a.url for aid, a in rag.index.articles.items()}
+    stats = chunk_stats(rag)
+    _print_settings(settings, stats, rag, open_s)
+
+    rag.search("warm-up query: load the embedder before timing", k=args.k)
+    records = []
+    progress = None if args.quiet else _progress(len(queries))
+    for n, q in enumerate(queries):
+        t0 = time.perf_counter()
+        passages = rag.search(q["query"], k=args.k)
+        latency = (time.perf_counter() - t0) * 1000
+        urls = [url_of.get(p.article_id) for p in passages]
+        scores = score_query(q, [p.text for p in passages], urls, k=args.k)
+        records.append({
+            "query": q["query"], "type": q["question_type"], "gold_urls": gold_urls(q),
+            "retrieved_urls": urls, "retrieved_chunk_ids": [p.chunk_id for p in passages],
+            "article_hit_ranks": scores.pop("article_hit_ranks"),
+            "chunk_hit_ranks": scores.pop("chunk_hit_ranks"),
+            "scores": scores, "latency_ms": round(latency, 3),
+        })
+        if progress:
+            progress(n + 1)
+    if progress:
+        progress(None)
+    metrics = aggregate(records)
+    report = {
+        "benchmark": "MultiHop-RAG (Tang & Yang 2024), retrieval, non-null queries",
+        "data": str(data), "split": args.split, "limit": args.limit, "k": args.k,
+        "index": {"path": str(rag.index.path), "open_seconds": round(open_s, 3), **stats,
+                  "faiss": rag.index.manifest.get("faiss"),
+                  "embedder": rag.index.manifest.get("embedder")},
+        "settings": {"chunk": settings.to_dict()["chunk"], "index": settings.to_dict()["index"],
+                     "retrieve": settings.to_dict()["retrieve"]},
+        "ceiling": fact_coverage(rag, queries),
+        "metrics": metrics,
+        "paper_table5": paper_best_rows(data),
+        "records": records,
+    }
+    _print_report(report)
+    return report
+
+
+def _parse_override(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or "." not in key:
+        raise SystemExit(f"--set expects section.key=value, got {text!r}")
+    return key.strip(), value.strip()
+
+
+def _progress(total: int):  # noqa: ANN202
+    """A tiny stderr counter (rich's Progress would fight with the table output)."""
+    err = Console(stderr=True)
+    started = time.perf_counter()
+
+    def tick(done: int | None) -> None:
+        if done is None:
+            err.print()
+            return
+        if done == total or done % 50 == 0:
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            err.print(f"\rsearched {done}/{total} queries ({rate:.1f}/s)", end="")
+    return tick
+
+
+def _print_settings(settings: Any, stats: dict[str, Any], rag: Any, open_s: float) -> None:
+    c, r = settings.chunk, settings.retrieve
+    console.print(
+        f"index [bold]{rag.index.path}[/bold] ({rag.index.manifest['faiss']['type']}), opened in {open_s:.1f} s: "
+        f"{stats['articles']} articles, {stats['chunks']} chunks; "
+        f"{len(rag.report.added) + len(rag.report.changed)} articles embedded now")
+    console.print(
+        f"chunking: sentence-aware, target {c.target_tokens} / max {c.max_tokens} word-pieces "
+        f"({settings.index.embedder} tokenizer, header included), overlap {c.overlap_sentences} sentence(s), "
+        f"header 'title — publisher (date)': {c.title_prefix}; chunk size mean {stats['wordpieces_mean']:.0f}, "
+        f"median {stats['wordpieces_p50']:.0f}, max {stats['wordpieces_max']} word-pieces")
+    console.print(
+        f"retrieval: hybrid dense ({settings.index.embedder}, bf16={settings.index.bf16}) x{r.dense_weight} "
+        f"+ BM25 x{r.lexical_weight}, RRF k={r.rrf_k}, {r.candidates} candidates each, "
+        f"at most {r.max_per_article} passages per article")
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    metrics = report["metrics"]
+    table = Table(title=f"MultiHop-RAG retrieval, split {report['split']}, k={report['k']} "
+                        "(chunk-level = official; article-level by url)")
+    for col in ("question type", "n", "Hits@4", "Hits@10", "MRR@10", "MAP@10", "art. R@10", "all gold@10",
+                "p50 ms", "p95 ms"):
+        table.add_column(col, justify="left" if col == "question type" else "right", no_wrap=True)
+
+    def row(name: str, m: dict[str, Any], style: str | None = None) -> None:
+        table.add_row(name, str(m["n"]), *(f"{m[x]:.4f}" for x in (*CHUNK_METRICS, "article_recall@10",
+                                                                     "all_gold@10")),
+                      f"{m['latency_p50_ms']:.1f}", f"{m['latency_p95_ms']:.1f}", style=style)
+
+    row("all non-null", metrics["all"], "bold")
+    for qtype, m in metrics["by_type"].items():
+        row(qtype, m)
+    console.print(table)
+    ceiling = report["ceiling"]
+    console.print(f"ceiling: {ceiling['facts_in_one_chunk']:.1%} of gold facts lie whole inside one chunk; "
+                  f"{ceiling['queries_hittable']:.1%} of queries have such a fact (max reachable Hits@10)")
+    paper = report["paper_table5"]
+    if paper:
+        cmp = Table(title="vs. the paper's Table 5 (256-token LlamaIndex chunks, dense top-10, non-null queries)")
+        for col in ("system", "Hits@4", "Hits@10", "MRR@10", "MAP@10"):
+            cmp.add_column(col, justify="left" if col == "system" else "right")
+        m = metrics["all"]
+        cmp.add_row("rag (this run)", *(f"{m[x]:.4f}" for x in CHUNK_METRICS), style="bold")
+        for label, p in paper.items():
+            name = p["embedding"] + (f" + {p['reranker'].split('/')[-1]}" if p.get("reranker") else "")
+            cmp.add_row(f"paper {label.replace('_', ' ')}: {name}",
+                        *(f"{p[x]:.4f}" for x in ("Hits@4", "Hits@10", "MRR@10", "MAP@10")))
+        console.print(cmp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(DEFAULT_DATA),
+                        help="folder with corpus.json and MultiHopRAG.json (default: %(default)s)")
+    parser.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N queries of the split")
+    parser.add_argument("--k", type=int, default=10, help="passages per query (official cutoff: 10)")
+    parser.add_argument("--index-dir", default=str(ROOT / "embeddings"))
+    parser.add_argument("--name", default=INDEX_NAME, help="index folder name inside --index-dir")
+    parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                        help="settings override, e.g. --set chunk.target_tokens=190 (repeatable)")
+    parser.add_argument("--out", help="write the JSON report (metrics and per-query records) here")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    args = parser.parse_args(argv)
+    if not (Path(args.data) / CORPUS_FILE).exists() or not (Path(args.data) / QUERIES_FILE).exists():
+        console.print(f"[red]error:[/red] {args.data} must hold {CORPUS_FILE} and {QUERIES_FILE}")
+        return 2
+    from rag.errors import RagError
+
+    try:
+        report = run(args)
+    except RagError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 1
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+        console.print(f"report written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
