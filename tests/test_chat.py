@@ -111,8 +111,8 @@ def test_terminal_session(index_dir: Path) -> None:
     prompt = "rag> "
     chat.expect(_phrase("seeds: 10 articles, 47 chunks · model fast · type /help"))
     chat.expect_exact(prompt)
-    chat.sendline("/k 2")  # fewer passages: the 0.5B model then reads the one that answers
-    chat.expect_exact("2 passages per question")
+    chat.sendline("/k 5")
+    chat.expect_exact("5 passages per question")
     chat.expect_exact(prompt)
 
     chat.sendline("What is the DSRB?")
