@@ -87,7 +87,7 @@ class Chat:
         """Load the search and language models now, so the first question does not wait for them."""
         with self._status("Loading the search model…"):
             self.rag.embedder.model  # noqa: B018 - loads on first access
-        self.rag.generator  # noqa: B018 - loads with its own "Loading model NAME" spinner
+        self.rag.generator  # noqa: B018 - loads with its own "Loading model NAME" spinner (terminal only)
 
     def ask(self, question: str) -> None:
         """Rewrite a follow-up into a standalone question, stream the answer, then show the checked one and sources."""
@@ -154,8 +154,7 @@ class Chat:
         try:
             self.load_models()
         except RagError:
-            self.rag.settings = before
-            self.load_models()
+            self.rag.settings = before  # the old model was never unloaded
             raise
         out.print(f"model {escape(name)}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def print_answer(answer: Answer, draft_shown: bool = False) -> None:
     """The checked answer (when it differs from the streamed draft) and its Sources block."""
-    if draft_shown and answer.text != answer.raw:
+    if draft_shown and not _same_words(answer.text, answer.raw):
         out.print(f"[dim]checked:[/dim] {escape(answer.text)}" if answer.answerable
                   else f"[yellow]{escape(answer.text)}[/yellow] [dim]({escape(answer.reason or '')})[/dim]")
     elif not draft_shown:
@@ -121,6 +122,13 @@ def print_answer(answer: Answer, draft_shown: bool = False) -> None:
         out.print("\n[bold]Closest articles[/bold] [dim](not citations)[/dim]")
         for p in answer.related:
             out.print(f"  - {escape(p.title)}" + (f" · {p.date}" if p.date else ""))
+
+
+def _same_words(checked: str, draft: str) -> bool:
+    """Whether the checked answer says what the streamed draft said (citation markers aside)."""
+    def words(text: str) -> list[str]:
+        return re.findall(r"\w+", re.sub(r"\[[^\]]*\]", " ", text).lower())
+    return words(checked) == words(draft)
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

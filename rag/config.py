@@ -65,7 +65,7 @@ class GenerateSettings:
     """Which local model answers and how."""
 
     model: str = "default"  # "default", "fast", or a path to a model folder or .gguf file
-    max_new_tokens: int = 160
+    max_new_tokens: int = 100
     context_tokens: int = 4096  # prompt budget (passages + question + instructions)
     threads: int = 0  # 0: torch's default
 
@@ -75,6 +75,7 @@ class AnswerSettings:
     """How answers are grounded, checked and withheld."""
 
     k: int = 5  # passages given to the model
+    excerpt_sentences: int = 2  # per passage, the most relevant sentences shown (+ the next); 0: all
     min_support: float = 0.5  # a sentence whose best quote scores lower is unsupported
     related: int = 3  # closest articles listed when the articles don't answer
 

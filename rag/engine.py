@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from rag.answer import Answer, Grounder, build_messages
+from rag.answer import Answer, Grounder, build_messages, focus
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
@@ -21,12 +21,14 @@ class RAG:
     """A corpus with its up-to-date index. Use ``RAG.open(path)``; also a context manager."""
 
     def __init__(self, index: Index, embedder: Embedder, settings: Settings,
-                 report: IndexReport | None = None, problems: list[Problem] | None = None) -> None:
+                 report: IndexReport | None = None, problems: list[Problem] | None = None,
+                 progress: bool = False) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.report = report or IndexReport()
         self.problems = problems or []
+        self.progress = progress  # show progress and spinners (index build, model loading)
         self._generator = None
         self.last_answer: Answer | None = None
 
@@ -37,12 +39,14 @@ class RAG:
 
         Only new or edited articles are embedded. Skipped input is listed in ``.problems`` and
         what the index update did in ``.report``. Raises RagError when nothing can be indexed.
+        ``progress`` shows progress bars and spinners on stderr (index build, model preparation and
+        loading); the library is quiet by default.
         """
         settings = settings or Settings.load()
         loaded = load_corpus(corpus)
         embedder = Embedder(settings.index)
         index, report = open_index(loaded, index_dir, settings, embedder, name=name, progress=progress)
-        return cls(index, embedder, settings, report, loaded.problems)
+        return cls(index, embedder, settings, report, loaded.problems, progress)
 
     @property
     def articles(self) -> list[Article]:
@@ -60,12 +64,14 @@ class RAG:
 
     @property
     def generator(self):  # noqa: ANN201
-        """The local model named by ``settings.generate.model``, loaded on first use."""
+        """The local model named by ``settings.generate.model``, loaded on first use.
+
+        When the setting names another model, that one is loaded and replaces the current one only
+        once it has loaded, so a failed switch (missing package, bad path) keeps the model in use."""
         if self._generator is None or self._generator.name != self.settings.generate.model:
             from rag.generate import Generator
 
-            self._generator = None  # free the old model before loading another
-            self._generator = Generator.load(self.settings.generate.model, self.settings.generate)
+            self._generator = Generator.load(self.settings.generate.model, self.settings.generate, self.progress)
         return self._generator
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
@@ -112,7 +118,9 @@ class AnswerStream:
         if self.passages:
             generator = rag.generator
             budget = generator.context_window - rag.settings.generate.max_new_tokens
-            messages, used = build_messages(self.question, self.passages, generator.count_chat_tokens, budget)
+            excerpts = focus(self.question, self.passages, rag.embedder.encode, rag.settings.answer.excerpt_sentences)
+            messages, used = build_messages(self.question, self.passages, generator.count_chat_tokens, budget,
+                                            excerpts)
             for piece in generator.stream(messages):
                 first = first or time.perf_counter()
                 pieces.append(piece)

@@ -11,7 +11,7 @@ import Stemmer
 
 _WORD = re.compile(r"\w+(?:[.,']\w+)*")
 _STEMMER = Stemmer.Stemmer("english")
-_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
+STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
 def tokenize(text: str) -> list[str]:
@@ -21,7 +21,7 @@ def tokenize(text: str) -> list[str]:
         word = match.group()
         if word[0].isdigit():
             words.append(re.sub(r"[,']", "", word))
-        elif word not in _STOPWORDS:
+        elif word not in STOPWORDS:
             words.append(word.split("'")[0].replace(".", ""))
     return [w for w in _STEMMER.stemWords(words) if w]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import INSTRUCTIONS, SYSTEM, Grounder, build_messages, support_score
+from rag.answer import INSTRUCTIONS, SYSTEM, Grounder, asked_for, build_messages, focus, gives, support_score
 from rag.config import AnswerSettings
 
 BANK_Q = "How much does the planned defense bank hope to raise?"
@@ -64,10 +64,46 @@ def test_an_unsupported_number_is_not_presented(grounder, bank_passages) -> None
     assert answer.reason == "the answer's main claim is not supported by the sources"
 
 
+def test_an_answer_without_the_number_asked_for_is_withheld(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"The bank would use private funding, lending and bond mechanics [{n}].",
+                             bank_passages)
+    assert not answer.answerable and not answer.citations
+    assert answer.reason == "the answer gives no number from the sources, and the question asks for one"
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    (BANK_Q, "number"), ("How old is Kaja Kallas?", "number"), ("What interest rate do states pay?", "number"),
+    ("When will the review be published?", "date"), ("In what year was New START signed?", "date"),
+    ("Who proposed the bank?", "name"), ("What are the names of the bases?", "name"),
+    ("Which EU official called the army unworkable?", "name"), ("Which French president spoke?", "name"),
+    ("Why did Kneissl leave Austria?", None), ("Which country is the main adversary?", None),
+])
+def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert asked_for(question) == kind
+
+
+def test_an_answer_gives_what_was_asked_only_if_the_quote_has_it() -> None:
+    quote = "Finland's Nokia said on Monday that Justin Hotard will lead its 14,000 engineers from March."
+    assert gives("number", "How many engineers?", "It has 14,000 engineers.", quote)
+    assert not gives("number", "How many engineers?", "It has 15,000 engineers.", quote)
+    assert not gives("number", "How many of its 14,000 engineers moved?", "All 14,000 engineers.", quote)
+    assert gives("date", "When will he start?", "He starts in March.", quote)
+    assert not gives("date", "When will he start?", "He starts soon.", quote)
+    assert gives("name", "Who will lead the engineers?", "According to Nokia, Justin Hotard [1].", quote)
+    assert not gives("name", "Who leads Nokia?", "The company's new chief executive.", quote)
+
+
 def test_the_model_saying_the_sources_lack_it_is_an_abstention(grounder, bank_passages) -> None:
     answer = grounder.ground("Where is the moon base?", "The sources do not mention a moon base.", bank_passages)
     assert not answer.answerable and not answer.citations
     assert {p.article_id for p in answer.related} <= {p.article_id for p in bank_passages}
+
+
+def test_a_repeated_sentence_is_kept_once(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"It aims to raise $135 billion [{n}]. " * 3, bank_passages)
+    assert answer.answerable and answer.text == "It aims to raise $135 billion [1]."
 
 
 def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> None:
@@ -81,6 +117,7 @@ def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> Non
 
 def test_support_score_rewards_new_words_and_numbers_found_in_the_quote() -> None:
     quote = "The report said the project aims to fundraise as much as $135 billion."
+    assert support_score(BANK_Q, "The planned defense bank hopes to raise.", quote, 0.9) == 0.0  # an echo
     good = support_score(BANK_Q, "It aims to raise as much as $135 billion.", quote, 0.6)
     bad_number = support_score(BANK_Q, "It aims to raise as much as $200 billion.", quote, 0.6)
     unrelated = support_score(BANK_Q, "Its chairman is Olaf Quantock.", quote, 0.1)
@@ -104,3 +141,16 @@ def test_prompt_budget_drops_lowest_ranked_passages_whole(bank_passages, seed_ra
     assert used == bank_passages[: len(used)] and len(used) < len(bank_passages)
     assert all(p.text in messages[1]["content"] for p in used)
     assert bank_passages[len(used)].text not in messages[1]["content"]
+
+
+def test_excerpts_keep_the_sentences_that_answer_and_mark_gaps(bank_passages, seed_rag) -> None:
+    n = _bank_number(bank_passages)
+    excerpts = focus(BANK_Q, bank_passages, seed_rag.embedder.encode, sentences=2)
+    assert "$135 billion" in excerpts[n - 1]
+    assert all(len(e) <= len(p.text) + 4 for e, p in zip(excerpts, bank_passages))
+    assert sum(map(len, excerpts)) < 0.8 * sum(len(p.text) for p in bank_passages)
+    for excerpt, passage in zip(excerpts, bank_passages):
+        assert all(part.strip() in passage.text for part in excerpt.split("…") if part.strip())
+    assert focus(BANK_Q, bank_passages, seed_rag.embedder.encode, sentences=0) == [p.text for p in bank_passages]
+    messages, _ = build_messages(BANK_Q, bank_passages, lambda msgs: 100, 1000, excerpts)
+    assert excerpts[n - 1] in messages[1]["content"] and bank_passages[n - 1].text not in messages[1]["content"]

@@ -1,4 +1,5 @@
-"""End to end with the real fast model: streaming, empty question, prompt injection."""
+"""End to end with the real fast model: answered, withheld and two-article questions, streaming, empty
+question, prompt injection."""
 
 from __future__ import annotations
 
@@ -11,6 +12,30 @@ from rag.metrics import answer_correct
 
 
 
+BANK = "member-states-are-seeking-to-use-the-structure"
+ESM = "the-bloc-isnt-using-the-full-potential-of"
+
+
+def test_an_answerable_question_is_answered_with_its_article_and_quote(fast_rag) -> None:
+    answer = fast_rag.ask("How much does the planned defense bank hope to raise?")
+    assert answer.answerable and answer_correct(answer.text, ["$135 billion"])
+    assert [c.article_id for c in answer.citations] == [BANK]
+    assert "$135 billion" in answer.citations[0].quote and answer.text.endswith("[1].")
+
+
+@pytest.mark.parametrize("question", ["In what year was the New START Treaty signed?",
+                                      "How old is EU foreign policy chief Kaja Kallas?"])
+def test_a_question_the_articles_do_not_answer_is_withheld(fast_rag, question: str) -> None:
+    answer = fast_rag.ask(question)
+    assert not answer.answerable and answer.text.startswith("The articles don't say")
+    assert not answer.citations and answer.related and answer.reason
+
+
+def test_a_question_needing_two_articles_cites_both(fast_rag) -> None:
+    answer = fast_rag.ask("How much does the proposed NATO defense bank aim to raise, and how large are the ESM's reserves?")
+    assert answer.answerable and "$135 billion" in answer.text
+    assert {c.article_id for c in answer.citations} == {BANK, ESM}
+    assert all(s.supported for s in answer.sentences)
 
 
 def test_streamed_pieces_make_the_draft_and_the_answer_follows(fast_rag) -> None:

@@ -159,11 +159,16 @@ def test_ctrl_d_leaves_with_exit_code_0(index_dir: Path) -> None:
 
 
 def test_piped_session(index_dir: Path) -> None:
-    result = subprocess.run([sys.executable, *_command(index_dir)], input="What is the DSRB?\n/nope\n/quit\nignored\n",
-                            capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=2 * TIMEOUT)
+    lines = "What is the DSRB?\n/nope\n/model /no/such/model\nWhat is the DSRB?\n/quit\nignored\n"
+    result = subprocess.run([sys.executable, *_command(index_dir)], input=lines,
+                            capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=3 * TIMEOUT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("> What is the DSRB?\n")
     assert "Sources" in out and "Izvestia reports" in out and "DSRB" in out
     assert "\x1b[" not in out and "ignored" not in out  # plain text; nothing read after /quit
     assert "unknown command /nope" in result.stderr
+    # a failed model switch keeps the model in use: the next question is still answered, by it
+    assert "/no/such/model: no such model" in result.stderr.replace("\n", "")
+    assert out.count("> What is the DSRB?") == 2 and out.count("Sources") + out.count("Closest articles") == 2
+    assert "Loading model" not in result.stderr  # no spinner when scripted
