@@ -50,15 +50,23 @@ class IndexSettings:
 
 @dataclass(frozen=True)
 class RetrieveSettings:
-    """How dense and lexical results are fused into passages."""
+    """How dense and lexical scores are fused, boosted by what the question names, and spread."""
 
     k: int = 5
-    candidates: int = 50  # per retriever, before fusion
-    rrf_k: int = 60
-    dense_weight: float = 0.5  # BM25 is the stronger ranker on news (names, numbers)
+    candidates: int = 100  # dense neighbours from FAISS; BM25 scores every chunk
+    fusion: str = "score"  # "score": weighted sum of normalised scores; "rrf": reciprocal rank
+    rrf_k: int = 60  # for fusion = "rrf"
+    dense_weight: float = 0.3  # BM25 is the stronger ranker on news (names, numbers)
     lexical_weight: float = 1.0
+    news_aware: bool = True  # read outlets and dates named in the question (from the index's metadata)
+    outlet_boost: float = 0.6  # added to chunks of an outlet the question names
+    date_boost: float = 0.5  # added to chunks of articles published on a date the question names
+    outlet_parts: bool = True  # each named outlet gets its best article into the top k
+    part_weight: float = 0.5  # weight of the words next to an outlet's name, for that outlet's pick
+    sentence_weight: float = 2.0  # re-score: weight of the best single-sentence match of the question
+    rescore_depth: int = 60  # how many top chunks the sentence re-scorer looks at
+    article_penalty: float = 0.2  # subtracted per chunk already taken from the same article
     max_per_article: int = 3
-
 
 @dataclass(frozen=True)
 class GenerateSettings:

@@ -7,6 +7,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rag.corpus import Article, Corpus
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.lexical import LexicalIndex
+from rag.newsquery import Catalog
 from rag.progress import progress_bar
 
 FORMAT_VERSION = 1
@@ -55,6 +57,13 @@ class Index:
     vectors: np.ndarray
     dense: faiss.Index
     lexical: LexicalIndex
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Per-chunk article, publisher and date arrays and the question reader, built on first use."""
+        return Catalog([c.article_id for c in self.chunks],
+                       {i: a.publisher for i, a in self.articles.items()},
+                       {i: a.date for i, a in self.articles.items()})
 
 
 def index_name(corpus_path: str | Path) -> str:

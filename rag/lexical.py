@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -55,3 +56,22 @@ class LexicalIndex:
         if not terms:
             return np.zeros(self.model.scores["num_docs"], dtype=np.float32)
         return self.model.get_scores(terms).astype(np.float32)
+
+    @cached_property
+    def idf(self) -> np.ndarray:
+        """BM25 inverse document frequency of every vocabulary term, by term id."""
+        df = np.diff(self.model.scores["indptr"])
+        n = self.model.scores["num_docs"]
+        return np.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def term_weights(self, query: str) -> dict[str, float]:
+        """The query's indexed terms with their idf (a repeated term counts once)."""
+        return {t: float(self.idf[self.vocab[t]]) for t in tokenize(query) if t in self.vocab}
+
+
+def sentence_match(weights: dict[str, float], sentences: list[frozenset[str]]) -> float:
+    """Largest share of the query's idf mass (``weights``) that a single sentence contains, 0..1."""
+    total = sum(weights.values())
+    if not total or not sentences:
+        return 0.0
+    return max(sum(w for t, w in weights.items() if t in s) for s in sentences) / total

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by weighted reciprocal rank, with filters."""
+"""Hybrid retrieval: dense (FAISS) and BM25 scores fused, news-aware boosts, outlet coverage, article spread."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import numpy as np
 
 from rag.config import RetrieveSettings
 from rag.embed import Embedder
+from rag.errors import RagError
 from rag.index import Index
+from rag.lexical import sentence_match
+from rag.newsquery import QueryMeta
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Passage:
     chunk_id: str
     start: int  # character offsets of the chunk in the article text
     end: int
-    score: float  # fused score, higher is better
+    score: float  # fused relevance (boosts included), higher is better; the order also spreads articles
     dense_score: float | None  # cosine similarity, when the dense retriever saw it
     lexical_score: float | None  # BM25 score, when the lexical retriever saw it
     dense_rank: int | None  # 1-based
@@ -70,43 +73,143 @@ class Filters:
 
 def search(index: Index, embedder: Embedder, query: str, k: int, settings: RetrieveSettings,
            filters: Filters | None = None) -> list[Passage]:
-    """The ``k`` best passages for ``query``, at most ``settings.max_per_article`` per article."""
+    """The ``k`` best passages for ``query``, at most ``settings.max_per_article`` per article.
+
+    Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
+    names are boosted; each named outlet gets its best article near the top (``outlet_parts``); and
+    every further chunk of an already chosen article pays ``article_penalty``, so the top k spreads
+    over articles instead of repeating one.
+    """
     n = len(index.chunks)
     if n == 0 or k <= 0:
         return []
-    allowed = None
+    allowed = np.ones(n, dtype=bool)
     if filters and filters.active:
         ok = {i for i, a in index.articles.items() if filters.allows(a)}
         allowed = np.array([c.article_id in ok for c in index.chunks])
         if not allowed.any():
             return []
     depth = min(n, max(settings.candidates, k * settings.max_per_article))
-    dense_ids, dense_scores = _dense(index, embedder, query, depth, allowed)
-    lexical_ids, lexical_scores = _lexical(index, query, depth, allowed)
-    fused: dict[int, float] = {}
-    for weight, ids in ((settings.dense_weight, dense_ids), (settings.lexical_weight, lexical_ids)):
-        for rank, i in enumerate(ids, 1):
-            fused[i] = fused.get(i, 0.0) + weight / (settings.rrf_k + rank)
+    dense_ids, dense_scores = _dense(index, embedder, query, depth, None if allowed.all() else allowed)
+    lexical = np.where(allowed, index.lexical.scores(query), 0.0)
+    fused = _fuse(dense_ids, dense_scores, lexical, n, depth, settings)
+    catalog = index.catalog
+    meta = catalog.parse(query) if settings.news_aware else QueryMeta()
+    if meta.parts and settings.outlet_boost:
+        fused += settings.outlet_boost * catalog.publisher_mask(meta.publishers)
+    if meta.dates and settings.date_boost:
+        fused += settings.date_boost * catalog.date_mask(meta.dates)
+    seen = lexical > 0
+    seen[dense_ids] = True
+    fused = np.where(allowed & seen, fused, -np.inf)
+    if settings.sentence_weight and settings.rescore_depth:
+        _rescore_sentences(index, query, fused, settings)
+    heads = _outlet_heads(index, meta, fused, settings) if settings.outlet_parts else []
+    chosen = _spread(fused, catalog.chunk_article, heads, k, settings)
     dense_at = {i: (r, s) for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
-    lexical_at = {i: (r, s) for r, (i, s) in enumerate(zip(lexical_ids, lexical_scores), 1)}
-    per_article: dict[str, int] = {}
     passages = []
-    for i in sorted(fused, key=lambda i: (-fused[i], i)):
+    for i in chosen:
         chunk = index.chunks[i]
-        if per_article.get(chunk.article_id, 0) >= settings.max_per_article:
-            continue
-        per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
         article = index.articles[chunk.article_id]
         d_rank, d_score = dense_at.get(i, (None, None))
-        l_rank, l_score = lexical_at.get(i, (None, None))
+        l_score = float(lexical[i]) if lexical[i] > 0 else None
+        l_rank = int((lexical > lexical[i]).sum()) + 1 if l_score else None
         passages.append(Passage(
             text=chunk.text, article_id=chunk.article_id, title=chunk.title, date=chunk.date,
             source=article.source, publisher=article.publisher, chunk_id=chunk.id, start=chunk.start,
-            end=chunk.end, score=fused[i], dense_score=d_score, lexical_score=l_score,
+            end=chunk.end, score=float(fused[i]), dense_score=d_score, lexical_score=l_score,
             dense_rank=d_rank, lexical_rank=l_rank))
-        if len(passages) == k:
-            break
     return passages
+
+
+def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, n: int, depth: int,
+          settings: RetrieveSettings) -> np.ndarray:
+    """One relevance score per chunk, from the dense candidates and every chunk's BM25 score.
+
+    "score": BM25 divided by its best value plus the dense cosine min-max scaled over the dense
+    candidates, each times its weight. "rrf": weighted reciprocal rank of both top-``depth`` lists.
+    """
+    fused = np.zeros(n, dtype=np.float64)
+    if settings.fusion == "rrf":
+        ranked = np.argsort(-lexical, kind="stable")[:depth]
+        lexical_ids = ranked[lexical[ranked] > 0]
+        for weight, ids in ((settings.dense_weight, dense_ids), (settings.lexical_weight, lexical_ids)):
+            fused[np.asarray(ids, dtype=np.int64)] += weight / (settings.rrf_k + np.arange(1, len(ids) + 1))
+        return fused
+    if settings.fusion != "score":
+        raise RagError(f"retrieve.fusion must be 'score' or 'rrf', not {settings.fusion!r}.")
+    if lexical.max() > 0:
+        fused += settings.lexical_weight * lexical / lexical.max()
+    if dense_ids:
+        scores = np.asarray(dense_scores)
+        spread = scores.max() - scores.min()
+        fused[dense_ids] += settings.dense_weight * ((scores - scores.min()) / spread if spread > 0 else 1.0)
+    return fused
+
+
+def _rescore_sentences(index: Index, query: str, fused: np.ndarray, settings: RetrieveSettings) -> None:
+    """Add ``sentence_weight`` times the best single-sentence match of the query to the top
+    ``rescore_depth`` chunks, in place: a chunk where one sentence holds most query words wins
+    over one that spreads them thinly (facts are single sentences)."""
+    weights = index.lexical.term_weights(query)
+    depth = min(settings.rescore_depth, int(np.isfinite(fused).sum()))
+    if not weights or depth <= 0:
+        return
+    top = np.argpartition(-fused, depth - 1)[:depth]
+    for i in top:
+        sentences = index.catalog.sentence_terms(int(i), index.chunks[i].text)
+        fused[i] += settings.sentence_weight * sentence_match(weights, sentences)
+
+
+def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray, settings: RetrieveSettings) -> list[int]:
+    """For each outlet the question names, its best chunk, scored with the words near the name too."""
+    heads: list[int] = []
+    taken: set[int] = set()
+    for part in meta.parts:
+        mask = index.catalog.publisher_mask(part.publishers) & np.isfinite(fused)
+        if not mask.any():
+            continue
+        score = fused.copy()
+        if settings.part_weight:
+            words = index.lexical.scores(part.text)
+            if words.max() > 0:
+                score += settings.part_weight * words / words.max()
+        score[~mask] = -np.inf
+        for i in np.argsort(-score, kind="stable"):
+            if not np.isfinite(score[i]):
+                break
+            article = int(index.catalog.chunk_article[i])
+            if article not in taken:
+                heads.append(int(i))
+                taken.add(article)
+                break
+    return heads
+
+
+def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: int,
+            settings: RetrieveSettings) -> list[int]:
+    """Chunk positions of the top ``k``: the outlet heads by score, then greedy picks by fused score
+    minus ``article_penalty`` per chunk already taken from the same article."""
+    chosen = sorted(heads[:k], key=lambda i: -fused[i])
+    counts: dict[int, int] = {}
+    for i in chosen:
+        counts[int(chunk_article[i])] = counts.get(int(chunk_article[i]), 0) + 1
+    pool_size = min(len(fused), k * (settings.max_per_article + 2) + len(heads))
+    pool = np.argpartition(-fused, pool_size - 1)[:pool_size] if pool_size < len(fused) else np.arange(len(fused))
+    pool = pool[np.isfinite(fused[pool]) & ~np.isin(pool, chosen)]
+    pool = pool[np.argsort(-fused[pool], kind="stable")]
+    articles = chunk_article[pool]
+    while len(chosen) < k and len(pool):
+        taken = np.array([counts.get(int(a), 0) for a in articles])
+        adjusted = np.where(taken < settings.max_per_article, fused[pool] - settings.article_penalty * taken,
+                            -np.inf)
+        best = int(np.argmax(adjusted))
+        if not np.isfinite(adjusted[best]):
+            break
+        chosen.append(int(pool[best]))
+        counts[int(articles[best])] = counts.get(int(articles[best]), 0) + 1
+        pool, articles = np.delete(pool, best), np.delete(articles, best)
+    return chosen
 
 
 def _dense(index: Index, embedder: Embedder, query: str, depth: int,
@@ -118,14 +221,3 @@ def _dense(index: Index, embedder: Embedder, query: str, depth: int,
     scores, ids = index.dense.search(vector, depth, params=params)
     keep = ids[0] >= 0
     return ids[0][keep].tolist(), scores[0][keep].tolist()
-
-
-def _lexical(index: Index, query: str, depth: int,
-             allowed: np.ndarray | None) -> tuple[list[int], list[float]]:
-    scores = index.lexical.scores(query)
-    if allowed is not None:
-        scores = np.where(allowed, scores, 0.0)
-    top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    top = top[scores[top] > 0]
-    return top.tolist(), scores[top].tolist()

@@ -1,0 +1,142 @@
+"""What a question says about the articles it wants: the outlets and dates it names.
+
+News questions often name where and when something was reported ("as reported by TechCrunch and
+The Verge", "the Sporting News article published on October 5, 2023"). ``Catalog`` knows the
+outlets and dates of the indexed articles and reads them out of a question, so retrieval can boost
+and cover them. Nothing here is tied to one corpus: the outlet names come from the index itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from rag.chunking import sentence_spans
+from rag.corpus import MONTHS
+from rag.lexical import tokenize
+
+_MONTH_NAMES = {**MONTHS, **{m[:3]: n for m, n in MONTHS.items()}, "sept": 9}
+_MONTH = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
+_DAY_FIRST = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_FIRST = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})(?:-(\d{2}))?\b")
+
+
+@dataclass(frozen=True)
+class OutletPart:
+    """One outlet named in a question: the publishers it stands for and the words that go with it."""
+
+    publishers: frozenset[str]
+    text: str  # the question from this mention up to the next one
+
+
+@dataclass(frozen=True)
+class QueryMeta:
+    """Outlets (in order of first mention) and ISO dates or months named in a question."""
+
+    parts: tuple[OutletPart, ...] = ()
+    dates: tuple[str, ...] = ()
+
+    @property
+    def publishers(self) -> frozenset[str]:
+        """Every publisher named by some part."""
+        return frozenset().union(*(p.publishers for p in self.parts))
+
+
+def parse_dates(text: str) -> tuple[str, ...]:
+    """ISO days ("2023-10-05") and months ("2023-10") written in ``text``, in order, without repeats.
+
+    Understands "October 5, 2023", "Oct. 5th 2023", "5 October 2023", "October 2023" and ISO dates.
+    """
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, order in ((_ISO, None), (_MONTH_FIRST, (3, 1, 2)), (_DAY_FIRST, (3, 2, 1)),
+                           (_MONTH_YEAR, (2, 1, None))):
+        for m in pattern.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue
+            if order is None:
+                year, month, day = m.group(1), int(m.group(2)), m.group(3)
+            else:
+                year = m.group(order[0])
+                month = _MONTH_NAMES[m.group(order[1]).lower().rstrip(".")]
+                day = m.group(order[2]) if order[2] else None
+            if not 1 <= month <= 12 or (day and not 1 <= int(day) <= 31):
+                continue
+            taken.append((m.start(), m.end()))
+            found.append((m.start(), f"{year}-{month:02d}" + (f"-{int(day):02d}" if day else "")))
+    return tuple(dict.fromkeys(iso for _, iso in sorted(found)))
+
+
+def name_variants(publisher: str) -> set[str]:
+    """Ways a question may name ``publisher``: in full, without a leading "The", or by the part
+    before a " - ", " | " or ": " qualifier ("The Independent - Sports" -> "The Independent")."""
+    names = {publisher.strip()}
+    head = re.split(r"\s+[-|–—]\s+|:\s+", publisher.strip())[0]
+    names.add(head)
+    for name in list(names):
+        if name.lower().startswith("the ") and len(name) > 6:
+            names.add(name[4:])
+    return {n for n in names if len(n) >= 3}
+
+
+class Catalog:
+    """Per-chunk article, publisher and date arrays of an index, and a reader of questions."""
+
+    def __init__(self, chunk_articles: list[str], publishers: dict[str, str | None],
+                 dates: dict[str, str | None]) -> None:
+        """``chunk_articles``: article id of each chunk, in index order; ``publishers`` and ``dates``
+        map article ids to their outlet and ISO date."""
+        self.article_ids = list(dict.fromkeys(chunk_articles))
+        position = {a: n for n, a in enumerate(self.article_ids)}
+        self.chunk_article = np.array([position[a] for a in chunk_articles], dtype=np.int64)
+        self.article_publisher = [publishers.get(a) for a in self.article_ids]
+        self.article_date = [dates.get(a) or "" for a in self.article_ids]
+        self._sentences: dict[int, list[frozenset[str]]] = {}
+        by_name: dict[str, set[str]] = {}
+        for publisher in {p for p in self.article_publisher if p}:
+            for name in name_variants(publisher):
+                by_name.setdefault(name.lower(), set()).add(publisher)
+        self._publishers_of = {name: frozenset(ps) for name, ps in by_name.items()}
+        names = sorted(by_name, key=len, reverse=True)
+        self._outlet = re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in names),
+                                  re.IGNORECASE) if names else None
+
+    def parse(self, question: str) -> QueryMeta:
+        """The outlets and dates ``question`` names (outlets only as known to this index).
+
+        A one-word outlet name must be capitalised in the question ("Fortune", not "fortune").
+        """
+        mentions = []
+        for m in self._outlet.finditer(question) if self._outlet else ():
+            if " " not in m.group() and m.group()[0].islower():
+                continue
+            mentions.append(m)
+        parts: dict[frozenset[str], str] = {}
+        for n, m in enumerate(mentions):
+            end = mentions[n + 1].start() if n + 1 < len(mentions) else len(question)
+            publishers = self._publishers_of[m.group().lower()]
+            parts[publishers] = (parts.get(publishers, "") + " " + question[m.start():end]).strip()
+        return QueryMeta(tuple(OutletPart(p, t) for p, t in parts.items()), parse_dates(question))
+
+    def publisher_mask(self, publishers: Iterable[str]) -> np.ndarray:
+        """Per chunk: True when its article's publisher is one of ``publishers``."""
+        wanted = set(publishers)
+        articles = np.array([p in wanted for p in self.article_publisher], dtype=bool)
+        return articles[self.chunk_article]
+
+    def date_mask(self, dates: Iterable[str]) -> np.ndarray:
+        """Per chunk: True when its article was published on one of ``dates`` (days or months)."""
+        dates = tuple(dates)
+        articles = np.array([bool(d) and d.startswith(dates) for d in self.article_date], dtype=bool)
+        return articles[self.chunk_article]
+
+    def sentence_terms(self, chunk: int, text: str) -> list[frozenset[str]]:
+        """The lexical terms of each sentence of chunk number ``chunk`` (``text``), cached."""
+        if chunk not in self._sentences:
+            self._sentences[chunk] = [frozenset(tokenize(text[a:b])) for a, b in sentence_spans(text)]
+        return self._sentences[chunk]

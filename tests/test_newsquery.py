@@ -1,0 +1,59 @@
+"""Reading outlets and dates out of questions, against a small synthetic catalog."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.lexical import sentence_match
+from rag.newsquery import Catalog, name_variants, parse_dates
+
+CHUNKS = ["a", "a", "b", "c", "d"]
+PUBLISHERS = {"a": "TechCrunch", "b": "The Verge", "c": "The Independent - Sports", "d": "Fortune"}
+DATES = {"a": "2023-10-05", "b": "2023-11-01", "c": "2023-10-20", "d": None}
+
+
+def _catalog() -> Catalog:
+    return Catalog(CHUNKS, PUBLISHERS, DATES)
+
+
+def test_dates_in_several_spellings_become_iso() -> None:
+    text = "published on October 5, 2023, on Nov. 1st 2023, on 20 October 2023, in December 2023 and 2023-09-28"
+    assert parse_dates(text) == ("2023-10-05", "2023-11-01", "2023-10-20", "2023-12", "2023-09-28")
+    assert parse_dates("no date here, just 2023 and May") == ()
+
+
+def test_name_variants_drop_the_article_and_the_qualifier() -> None:
+    assert name_variants("The Independent - Sports") == {
+        "The Independent - Sports", "Independent - Sports", "The Independent", "Independent"}
+    assert name_variants("TechCrunch") == {"TechCrunch"}
+
+
+def test_outlets_are_read_in_order_with_the_words_that_follow_them() -> None:
+    meta = _catalog().parse("Does the TechCrunch article say X, while The Verge article says Y?")
+    assert [set(p.publishers) for p in meta.parts] == [{"TechCrunch"}, {"The Verge"}]
+    assert meta.parts[0].text == "TechCrunch article say X, while"
+    assert meta.parts[1].text == "The Verge article says Y?"
+    assert meta.publishers == {"TechCrunch", "The Verge"}
+
+
+def test_a_one_word_outlet_must_be_capitalised_and_a_head_name_covers_its_sections() -> None:
+    catalog = _catalog()
+    assert not catalog.parse("a fortune was lost").parts
+    assert catalog.parse("as Fortune reported").publishers == {"Fortune"}
+    assert catalog.parse("according to the independent").publishers == {"The Independent - Sports"}
+    assert catalog.parse("Who runs TechCrunchy?").parts == ()
+
+
+def test_masks_map_articles_to_their_chunks() -> None:
+    catalog = _catalog()
+    assert catalog.publisher_mask({"TechCrunch"}).tolist() == [True, True, False, False, False]
+    assert catalog.date_mask(("2023-10",)).tolist() == [True, True, False, True, False]
+    assert catalog.date_mask(("2023-11-01",)).tolist() == [False, False, True, False, False]
+    assert np.array_equal(catalog.chunk_article, [0, 0, 1, 2, 3])
+
+
+def test_sentence_match_is_the_best_single_sentence_share_of_idf() -> None:
+    weights = {"fraud": 3.0, "trial": 1.0}
+    assert sentence_match(weights, [frozenset({"fraud"}), frozenset({"trial"})]) == 0.75
+    assert sentence_match(weights, [frozenset({"fraud", "trial"})]) == 1.0
+    assert sentence_match({}, [frozenset({"x"})]) == 0.0
