@@ -14,9 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rag.chunking import sentence_spans
 from rag.corpus import MONTHS
-from rag.lexical import tokenize
 
 _MONTH_NAMES = {**MONTHS, **{m[:3]: n for m, n in MONTHS.items()}, "sept": 9}
 _MONTH = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
@@ -27,18 +25,20 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})(?:-(\d{2}))?\b")
 
 
 @dataclass(frozen=True)
-class OutletPart:
-    """One outlet named in a question: the publishers it stands for and the words that go with it."""
+class Part:
+    """One article a question points at: by outlet (the publishers a mention stands for), by date,
+    or both, with the words that go with it."""
 
-    publishers: frozenset[str]
+    publishers: frozenset[str]  # empty: any outlet
+    dates: tuple[str, ...]  # ISO days or months named in this part; empty: any date
     text: str  # the question from this mention up to the next one
 
 
 @dataclass(frozen=True)
 class QueryMeta:
-    """Outlets (in order of first mention) and ISO dates or months named in a question."""
+    """The parts of a question (in order) and every ISO date or month it names."""
 
-    parts: tuple[OutletPart, ...] = ()
+    parts: tuple[Part, ...] = ()
     dates: tuple[str, ...] = ()
 
     @property
@@ -72,6 +72,16 @@ def parse_dates(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(iso for _, iso in sorted(found)))
 
 
+_JOIN = r"(?:while|whereas|but|although|and\s+(?:the|a|an|that|is|was|does|did|has|had))"
+_CLAUSE_BREAK = re.compile(rf"(?:[,;:?!]\s*|\s+){_JOIN}\s+|[,;:?!](?:\s+|$)", re.IGNORECASE)
+
+
+def clauses(question: str, min_words: int = 3) -> list[str]:
+    """The question cut at punctuation and clause-joining words, keeping pieces of ``min_words`` words
+    or more: each clause of a multi-part question usually describes one fact."""
+    return [c.strip() for c in _CLAUSE_BREAK.split(question) if len(c.split()) >= min_words]
+
+
 def name_variants(publisher: str) -> set[str]:
     """Ways a question may name ``publisher``: in full, without a leading "The", or by the part
     before a " - ", " | " or ": " qualifier ("The Independent - Sports" -> "The Independent")."""
@@ -96,7 +106,6 @@ class Catalog:
         self.chunk_article = np.array([position[a] for a in chunk_articles], dtype=np.int64)
         self.article_publisher = [publishers.get(a) for a in self.article_ids]
         self.article_date = [dates.get(a) or "" for a in self.article_ids]
-        self._sentences: dict[int, list[frozenset[str]]] = {}
         by_name: dict[str, set[str]] = {}
         for publisher in {p for p in self.article_publisher if p}:
             for name in name_variants(publisher):
@@ -109,19 +118,20 @@ class Catalog:
     def parse(self, question: str) -> QueryMeta:
         """The outlets and dates ``question`` names (outlets only as known to this index).
 
-        A one-word outlet name must be capitalised in the question ("Fortune", not "fortune").
+        Each outlet mention is a part, with the words and dates up to the next mention; a question
+        that names no outlet has one part per date it names. A one-word outlet name must be
+        capitalised in the question ("Fortune", not "fortune").
         """
-        mentions = []
-        for m in self._outlet.finditer(question) if self._outlet else ():
-            if " " not in m.group() and m.group()[0].islower():
-                continue
-            mentions.append(m)
-        parts: dict[frozenset[str], str] = {}
+        mentions = [m for m in (self._outlet.finditer(question) if self._outlet else ())
+                    if " " in m.group() or not m.group()[0].islower()]
+        dates = parse_dates(question)
+        parts = []
         for n, m in enumerate(mentions):
-            end = mentions[n + 1].start() if n + 1 < len(mentions) else len(question)
-            publishers = self._publishers_of[m.group().lower()]
-            parts[publishers] = (parts.get(publishers, "") + " " + question[m.start():end]).strip()
-        return QueryMeta(tuple(OutletPart(p, t) for p, t in parts.items()), parse_dates(question))
+            text = question[m.start():mentions[n + 1].start() if n + 1 < len(mentions) else len(question)]
+            parts.append(Part(self._publishers_of[m.group().lower()], parse_dates(text), text.strip()))
+        if not parts:
+            parts = [Part(frozenset(), (d,), question) for d in dates]
+        return QueryMeta(tuple(parts), dates)
 
     def publisher_mask(self, publishers: Iterable[str]) -> np.ndarray:
         """Per chunk: True when its article's publisher is one of ``publishers``."""
@@ -135,8 +145,3 @@ class Catalog:
         articles = np.array([bool(d) and d.startswith(dates) for d in self.article_date], dtype=bool)
         return articles[self.chunk_article]
 
-    def sentence_terms(self, chunk: int, text: str) -> list[frozenset[str]]:
-        """The lexical terms of each sentence of chunk number ``chunk`` (``text``), cached."""
-        if chunk not in self._sentences:
-            self._sentences[chunk] = [frozenset(tokenize(text[a:b])) for a, b in sentence_spans(text)]
-        return self._sentences[chunk]

@@ -12,8 +12,7 @@ from rag.config import RetrieveSettings
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index import Index
-from rag.lexical import sentence_match
-from rag.newsquery import QueryMeta
+from rag.newsquery import QueryMeta, clauses
 
 
 @dataclass(frozen=True)
@@ -102,10 +101,15 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     seen = lexical > 0
     seen[dense_ids] = True
     fused = np.where(allowed & seen, fused, -np.inf)
-    if settings.sentence_weight and settings.rescore_depth:
-        _rescore_sentences(index, query, fused, settings)
+    if settings.sentence_weight:  # a chunk where one sentence holds most query words beats one
+        fused += settings.sentence_weight * index.sentences.best_share(index.lexical.query_weights(query))
+    shares = None  # per clause of a multi-clause question, per chunk: its best sentence's share
+    pieces = clauses(query) if settings.clause_weight or settings.coverage_weight else []
+    if len(pieces) > 1:
+        shares = np.array([index.sentences.best_share(index.lexical.query_weights(c)) for c in pieces])
+        fused += settings.clause_weight * shares.max(axis=0)
     heads = _outlet_heads(index, meta, fused, settings) if settings.outlet_parts else []
-    chosen = _spread(fused, catalog.chunk_article, heads, k, settings)
+    chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
     dense_at = {i: (r, s) for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
     passages = []
     for i in chosen:
@@ -147,26 +151,17 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
     return fused
 
 
-def _rescore_sentences(index: Index, query: str, fused: np.ndarray, settings: RetrieveSettings) -> None:
-    """Add ``sentence_weight`` times the best single-sentence match of the query to the top
-    ``rescore_depth`` chunks, in place: a chunk where one sentence holds most query words wins
-    over one that spreads them thinly (facts are single sentences)."""
-    weights = index.lexical.term_weights(query)
-    depth = min(settings.rescore_depth, int(np.isfinite(fused).sum()))
-    if not weights or depth <= 0:
-        return
-    top = np.argpartition(-fused, depth - 1)[:depth]
-    for i in top:
-        sentences = index.catalog.sentence_terms(int(i), index.chunks[i].text)
-        fused[i] += settings.sentence_weight * sentence_match(weights, sentences)
-
-
 def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray, settings: RetrieveSettings) -> list[int]:
-    """For each outlet the question names, its best chunk, scored with the words near the name too."""
+    """For each part of the question (outlet and/or date), the best chunk of an article not yet
+    taken that fits it, scored with the part's own words too."""
     heads: list[int] = []
     taken: set[int] = set()
     for part in meta.parts:
-        mask = index.catalog.publisher_mask(part.publishers) & np.isfinite(fused)
+        mask = np.isfinite(fused)
+        if part.publishers:
+            mask &= index.catalog.publisher_mask(part.publishers)
+        if part.dates and (mask & index.catalog.date_mask(part.dates)).any():
+            mask &= index.catalog.date_mask(part.dates)
         if not mask.any():
             continue
         score = fused.copy()
@@ -187,9 +182,11 @@ def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray, settings: Re
 
 
 def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: int,
-            settings: RetrieveSettings) -> list[int]:
+            settings: RetrieveSettings, shares: np.ndarray | None = None) -> list[int]:
     """Chunk positions of the top ``k``: the outlet heads by score, then greedy picks by fused score
-    minus ``article_penalty`` per chunk already taken from the same article."""
+    minus ``article_penalty`` per chunk already taken from the same article, plus
+    ``coverage_weight`` times how much better the chunk matches some clause (``shares``, clauses x
+    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met."""
     chosen = sorted(heads[:k], key=lambda i: -fused[i])
     counts: dict[int, int] = {}
     for i in chosen:
@@ -199,10 +196,14 @@ def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: i
     pool = pool[np.isfinite(fused[pool]) & ~np.isin(pool, chosen)]
     pool = pool[np.argsort(-fused[pool], kind="stable")]
     articles = chunk_article[pool]
+    cover = shares is not None and settings.coverage_weight > 0
     while len(chosen) < k and len(pool):
         taken = np.array([counts.get(int(a), 0) for a in articles])
-        adjusted = np.where(taken < settings.max_per_article, fused[pool] - settings.article_penalty * taken,
-                            -np.inf)
+        adjusted = fused[pool] - settings.article_penalty * taken
+        if cover:
+            met = shares[:, chosen].max(axis=1, keepdims=True) if chosen else 0.0
+            adjusted = adjusted + settings.coverage_weight * np.clip(shares[:, pool] - met, 0, None).max(axis=0)
+        adjusted = np.where(taken < settings.max_per_article, adjusted, -np.inf)
         best = int(np.argmax(adjusted))
         if not np.isfinite(adjusted[best]):
             break

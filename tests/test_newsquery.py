@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.lexical import sentence_match
-from rag.newsquery import Catalog, name_variants, parse_dates
+from rag.lexical import SentenceIndex, tokenize
+from rag.newsquery import Catalog, clauses, name_variants, parse_dates
 
 CHUNKS = ["a", "a", "b", "c", "d"]
 PUBLISHERS = {"a": "TechCrunch", "b": "The Verge", "c": "The Independent - Sports", "d": "Fortune"}
@@ -31,6 +31,7 @@ def test_name_variants_drop_the_article_and_the_qualifier() -> None:
 def test_outlets_are_read_in_order_with_the_words_that_follow_them() -> None:
     meta = _catalog().parse("Does the TechCrunch article say X, while The Verge article says Y?")
     assert [set(p.publishers) for p in meta.parts] == [{"TechCrunch"}, {"The Verge"}]
+    assert [p.dates for p in meta.parts] == [(), ()]
     assert meta.parts[0].text == "TechCrunch article say X, while"
     assert meta.parts[1].text == "The Verge article says Y?"
     assert meta.publishers == {"TechCrunch", "The Verge"}
@@ -52,8 +53,27 @@ def test_masks_map_articles_to_their_chunks() -> None:
     assert np.array_equal(catalog.chunk_article, [0, 0, 1, 2, 3])
 
 
-def test_sentence_match_is_the_best_single_sentence_share_of_idf() -> None:
-    weights = {"fraud": 3.0, "trial": 1.0}
-    assert sentence_match(weights, [frozenset({"fraud"}), frozenset({"trial"})]) == 0.75
-    assert sentence_match(weights, [frozenset({"fraud", "trial"})]) == 1.0
-    assert sentence_match({}, [frozenset({"x"})]) == 0.0
+def test_best_share_is_the_largest_part_of_the_query_weight_in_one_sentence() -> None:
+    texts = ["The fraud trial began. Prosecutors spoke.", "A fraud was found. The trial ended.", ""]
+    vocab = {t: n for n, t in enumerate(sorted({t for x in texts for t in tokenize(x)}))}
+    sentences = SentenceIndex.build(texts, vocab)
+    weights = np.zeros(len(vocab), dtype=np.float32)
+    weights[[vocab["fraud"], vocab["trial"]]] = [3.0, 1.0]
+    assert sentences.best_share(weights).tolist() == [1.0, 0.75, 0.0]
+    assert sentences.best_share(np.zeros(len(vocab), dtype=np.float32)).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_clauses_split_a_multi_part_question() -> None:
+    assert clauses("Does the TechCrunch article say the app grew, while The Verge article says it shrank?") == [
+        "Does the TechCrunch article say the app grew", "The Verge article says it shrank"]
+    assert clauses("Who won?") == []
+
+
+def test_each_mention_is_a_part_with_its_own_dates_and_dates_alone_make_parts() -> None:
+    catalog = _catalog()
+    meta = catalog.parse("the TechCrunch report of October 5, 2023 and the TechCrunch report of November 2023")
+    assert [p.dates for p in meta.parts] == [("2023-10-05",), ("2023-11",)]
+    assert meta.dates == ("2023-10-05", "2023-11")
+    meta = catalog.parse("What changed between the articles of 2023-10-02 and 2023-11-01?")
+    assert [(p.publishers, p.dates) for p in meta.parts] == [(frozenset(), ("2023-10-02",)),
+                                                             (frozenset(), ("2023-11-01",))]
