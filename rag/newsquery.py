@@ -15,6 +15,7 @@ from typing import Iterable
 import numpy as np
 
 from rag.corpus import MONTHS
+from rag.lexical import tokenize
 
 _MONTH_NAMES = {**MONTHS, **{m[:3]: n for m, n in MONTHS.items()}, "sept": 9}
 _MONTH = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
@@ -72,14 +73,26 @@ def parse_dates(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(iso for _, iso in sorted(found)))
 
 
+MIN_PART_TERMS = 3  # a clause with fewer content words besides the outlet name says nothing of its own
 _JOIN = r"(?:while|whereas|but|although|and\s+(?:the|a|an|that|is|was|does|did|has|had))"
-_CLAUSE_BREAK = re.compile(rf"(?:[,;:?!]\s*|\s+){_JOIN}\s+|[,;:?!](?:\s+|$)", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(rf"(?:[,;:?!]\s*|\s+){_JOIN}\s+|[,;:?!](?!\s*\d{{4}}\b)(?:\s+|$)", re.IGNORECASE)
+
+
+def clause_spans(question: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the clauses of ``question``: cut at punctuation and at clause-joining
+    words ("while", "but", "and the", ...)."""
+    spans, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(question):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(question)))
+    return [(a, b) for a, b in spans if b > a]
 
 
 def clauses(question: str, min_words: int = 3) -> list[str]:
-    """The question cut at punctuation and clause-joining words, keeping pieces of ``min_words`` words
-    or more: each clause of a multi-part question usually describes one fact."""
-    return [c.strip() for c in _CLAUSE_BREAK.split(question) if len(c.split()) >= min_words]
+    """The clauses of ``question`` of ``min_words`` words or more: each clause of a multi-part
+    question usually describes one fact."""
+    return [question[a:b].strip() for a, b in clause_spans(question) if len(question[a:b].split()) >= min_words]
 
 
 def name_variants(publisher: str) -> set[str]:
@@ -118,16 +131,21 @@ class Catalog:
     def parse(self, question: str) -> QueryMeta:
         """The outlets and dates ``question`` names (outlets only as known to this index).
 
-        Each outlet mention is a part, with the words and dates up to the next mention; a question
-        that names no outlet has one part per date it names. A one-word outlet name must be
+        Each outlet mention is a part, with the words and dates of its clause ("the TechCrunch
+        article says X", "X, as reported by TechCrunch"), or of the whole question when the clause
+        says little else ("reported by both TechCrunch and The Verge"); a question that names no
+        outlet has one part per date it names. A one-word outlet name must be
         capitalised in the question ("Fortune", not "fortune").
         """
         mentions = [m for m in (self._outlet.finditer(question) if self._outlet else ())
                     if " " in m.group() or not m.group()[0].islower()]
         dates = parse_dates(question)
         parts = []
-        for n, m in enumerate(mentions):
-            text = question[m.start():mentions[n + 1].start() if n + 1 < len(mentions) else len(question)]
+        spans = clause_spans(question)
+        for m in mentions:
+            a, b = next(((a, b) for a, b in spans if a <= m.start() < b), (m.start(), m.end()))
+            own = question[a:m.start()] + question[m.end():b]
+            text = question[a:b] if len(tokenize(own)) >= MIN_PART_TERMS else question
             parts.append(Part(self._publishers_of[m.group().lower()], parse_dates(text), text.strip()))
         if not parts:
             parts = [Part(frozenset(), (d,), question) for d in dates]

@@ -28,12 +28,18 @@ def test_name_variants_drop_the_article_and_the_qualifier() -> None:
     assert name_variants("TechCrunch") == {"TechCrunch"}
 
 
+def catalog_parse(question: str):  # noqa: ANN201
+    return _catalog().parse(question)
+
+
 def test_outlets_are_read_in_order_with_the_words_that_follow_them() -> None:
-    meta = _catalog().parse("Does the TechCrunch article say X, while The Verge article says Y?")
+    meta = _catalog().parse("Does the TechCrunch article say X, while The Verge article says Y grew fast?")
     assert [set(p.publishers) for p in meta.parts] == [{"TechCrunch"}, {"The Verge"}]
     assert [p.dates for p in meta.parts] == [(), ()]
-    assert meta.parts[0].text == "TechCrunch article say X, while"
-    assert meta.parts[1].text == "The Verge article says Y?"
+    assert meta.parts[0].text == "Does the TechCrunch article say X"  # the clause of the mention
+    assert meta.parts[1].text == "The Verge article says Y grew fast"
+    whole = "Who was charged, as reported by both TechCrunch and The Verge?"
+    assert [p.text for p in catalog_parse(whole).parts] == [whole, whole]  # the clause says nothing more
     assert meta.publishers == {"TechCrunch", "The Verge"}
 
 
