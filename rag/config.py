@@ -53,10 +53,10 @@ class RetrieveSettings:
     """How dense and lexical scores are fused, boosted by what the question names, and spread."""
 
     k: int = 5
-    candidates: int = 100  # dense neighbours from FAISS; BM25 scores every chunk
+    candidates: int = 1000  # dense neighbours from FAISS (min-max scaled over them); BM25 scores every chunk
     fusion: str = "score"  # "score": weighted sum of normalised scores; "rrf": reciprocal rank
     rrf_k: int = 60  # for fusion = "rrf"
-    dense_weight: float = 0.3  # BM25 is the stronger ranker on news (names, numbers)
+    dense_weight: float = 0.5  # BM25 is the stronger ranker on news (names, numbers)
     lexical_weight: float = 1.0
     news_aware: bool = True  # read outlets and dates named in the question (from the index's metadata)
     outlet_boost: float = 0.6  # added to chunks of an outlet the question names

@@ -180,6 +180,8 @@ def test_main_on_a_tiny_benchmark_maps_passages_to_gold_urls(tmp_path: Path) -> 
     assert set(orbital["article_hit_ranks"]) == {ARTICLES[0][2], ARTICLES[1][2]}
     assert report["ceiling"]["queries_hittable"] == 1.0
     assert set(report["metrics"]["by_type"]) == {"inference_query", "comparison_query"}
+    splits = report["metrics"]["splits"]  # a full run also scores the fixed dev and test splits
+    assert splits["dev"]["n"] + splits["test"]["n"] == 2
 
     # k=1: one passage per query, so the two-article query can find at most half its gold articles
     assert main([*argv, "--k", "1"]) == 0
