@@ -245,8 +245,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"{len(queries)} non-null in split [bold]{args.split}[/bold]"
                   + (f" (limit {args.limit})" if args.limit else ""))
     started = time.perf_counter()
-    rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
-                   progress=not args.quiet)
+    if args.lexical_only:
+        if settings.retrieve.dense_weight:
+            raise SystemExit("--lexical-only needs --set retrieve.dense_weight=0 (there are no vectors)")
+        rag = lexical_rag(data / CORPUS_FILE, settings)
+    else:
+        rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
+                       progress=not args.quiet)
     open_s = time.perf_counter() - started
     for problem in rag.problems:
         console.print(f"[yellow]skipped[/yellow] {problem}")
@@ -297,6 +302,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     _print_report(report)
     return report
+
+
+def lexical_rag(corpus_file: Path, settings: Any) -> Any:
+    """A RAG over ``corpus_file`` with chunks and BM25 only, built in memory without embedding: for
+    lexical variants at a chunking too costly to embed here. Dense search finds nothing, so only
+    ``retrieve.dense_weight = 0`` is meaningful."""
+    import faiss
+    import numpy as np
+
+    from rag import RAG
+    from rag.chunking import chunk_article
+    from rag.corpus import load_corpus
+    from rag.embed import Embedder
+    from rag.index import Index
+    from rag.lexical import LexicalIndex
+
+    corpus = load_corpus(corpus_file)
+    embedder = Embedder(settings.index)
+    chunks = [c for a in corpus.articles for c in chunk_article(a, settings.chunk, embedder.count_tokens_batch)]
+    embedder.encode_query = lambda text: np.zeros(embedder.dimension, dtype=np.float32)
+    manifest = {"faiss": {"type": "none (lexical only)"}, "embedder": None}
+    index = Index(Path(f"(in memory: {corpus_file})"), manifest, {a.id: a for a in corpus.articles}, chunks,
+                  np.zeros((0, embedder.dimension), np.float32), faiss.IndexFlatIP(embedder.dimension),
+                  LexicalIndex.build([c.indexed_text for c in chunks]))
+    return RAG(index, embedder, settings, problems=corpus.problems)
 
 
 def _parse_override(text: str) -> tuple[str, str]:
@@ -389,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=INDEX_NAME, help="index folder name inside --index-dir")
     parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                         help="settings override, e.g. --set chunk.target_tokens=190 (repeatable)")
+    parser.add_argument("--lexical-only", action="store_true",
+                        help="chunk and BM25-index in memory, no embedding (needs retrieve.dense_weight=0)")
     parser.add_argument("--out", help="write the JSON report (metrics and per-query records) here")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)

@@ -197,3 +197,17 @@ def test_main_on_a_tiny_benchmark_maps_passages_to_gold_urls(tmp_path: Path) -> 
 
 def test_main_rejects_a_folder_without_the_benchmark_files(tmp_path: Path) -> None:
     assert main(["--data", str(tmp_path), "--index-dir", str(tmp_path / "index"), "--quiet"]) == 2
+
+
+def test_lexical_only_runs_without_vectors_and_needs_dense_weight_zero(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_benchmark(data)
+    out = tmp_path / "report.json"
+    argv = ["--data", str(data), "--lexical-only", "--quiet", "--out", str(out)]
+    assert main([*argv, "--set", "retrieve.dense_weight=0"]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["metrics"]["all"]["hits@10"] == 1.0 and report["index"]["chunks"] == 3
+    assert not (tmp_path / "index").exists()  # nothing written
+    with pytest.raises(SystemExit):
+        main(argv)
