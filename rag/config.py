@@ -62,7 +62,6 @@ class RetrieveSettings:
     outlet_boost: float = 0.6  # added to chunks of an outlet the question names
     date_boost: float = 0.5  # added to chunks of articles published on a date the question names
     outlet_parts: bool = True  # each named outlet gets its best article into the top k
-    part_weight: float = 0.5  # weight of the words next to an outlet's name, for that outlet's pick
     sentence_weight: float = 2.0  # weight of the chunk's best single-sentence share of the question's idf
     clause_weight: float = 0.5  # the same for the best-matched clause of a multi-clause question
     coverage_weight: float = 2.0  # bonus for matching a clause the chunks taken so far match less

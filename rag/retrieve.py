@@ -108,7 +108,7 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     if len(pieces) > 1:
         shares = np.array([index.sentences.best_share(index.lexical.query_weights(c)) for c in pieces])
         fused += settings.clause_weight * shares.max(axis=0)
-    heads = _outlet_heads(index, meta, fused, settings) if settings.outlet_parts else []
+    heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
     chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
     dense_at = {i: (r, s) for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
     passages = []
@@ -151,9 +151,9 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
     return fused
 
 
-def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray, settings: RetrieveSettings) -> list[int]:
-    """For each part of the question (outlet and/or date), the best chunk of an article not yet
-    taken that fits it, scored with the part's own words too."""
+def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray) -> list[int]:
+    """For each part of the question (outlet and/or its dates), the best chunk of an article that
+    fits it and is not the head of an earlier part."""
     heads: list[int] = []
     taken: set[int] = set()
     for part in meta.parts:
@@ -162,22 +162,11 @@ def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray, settings: Re
             mask &= index.catalog.publisher_mask(part.publishers)
         if part.dates and (mask & index.catalog.date_mask(part.dates)).any():
             mask &= index.catalog.date_mask(part.dates)
-        if not mask.any():
-            continue
-        score = fused.copy()
-        if settings.part_weight:
-            words = index.lexical.scores(part.text)
-            if words.max() > 0:
-                score += settings.part_weight * words / words.max()
-        score[~mask] = -np.inf
-        for i in np.argsort(-score, kind="stable"):
-            if not np.isfinite(score[i]):
-                break
-            article = int(index.catalog.chunk_article[i])
-            if article not in taken:
-                heads.append(int(i))
-                taken.add(article)
-                break
+        mask &= ~np.isin(index.catalog.chunk_article, list(taken))
+        if mask.any():
+            best = int(np.argmax(np.where(mask, fused, -np.inf)))
+            heads.append(best)
+            taken.add(int(index.catalog.chunk_article[best]))
     return heads
 
 
