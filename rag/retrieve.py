@@ -75,9 +75,10 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     """The ``k`` best passages for ``query``, at most ``settings.max_per_article`` per article.
 
     Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
-    names are boosted; each named outlet gets its best article near the top (``outlet_parts``); and
-    every further chunk of an already chosen article pays ``article_penalty``, so the top k spreads
-    over articles instead of repeating one.
+    names are boosted; chunks where one sentence holds most of the question, or of one of its
+    clauses, gain; each named outlet (or date) gets its best article first (``outlet_parts``); the
+    rest is filled greedily, each further chunk of an already chosen article paying
+    ``article_penalty`` and chunks matching a clause not yet met gaining ``coverage_weight``.
     """
     n = len(index.chunks)
     if n == 0 or k <= 0:
