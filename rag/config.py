@@ -50,15 +50,23 @@ class IndexSettings:
 
 @dataclass(frozen=True)
 class RetrieveSettings:
-    """How dense and lexical results are fused into passages."""
+    """How dense and lexical scores are fused, boosted by what the question names, and spread."""
 
     k: int = 5
-    candidates: int = 50  # per retriever, before fusion
-    rrf_k: int = 60
+    candidates: int = 1000  # dense neighbours from FAISS (min-max scaled over them); BM25 scores every chunk
+    fusion: str = "score"  # "score": weighted sum of normalised scores; "rrf": reciprocal rank
+    rrf_k: int = 60  # for fusion = "rrf"
     dense_weight: float = 0.5  # BM25 is the stronger ranker on news (names, numbers)
     lexical_weight: float = 1.0
+    news_aware: bool = True  # read outlets and dates named in the question (from the index's metadata)
+    outlet_boost: float = 0.6  # added to chunks of an outlet the question names
+    date_boost: float = 0.5  # added to chunks of articles published on a date the question names
+    outlet_parts: bool = True  # each named outlet gets its best article into the top k
+    sentence_weight: float = 2.0  # weight of the chunk's best single-sentence share of the question's idf
+    clause_weight: float = 0.5  # the same for the best-matched clause of a multi-clause question
+    coverage_weight: float = 2.0  # bonus for matching a clause the chunks taken so far match less
+    article_penalty: float = 0.2  # subtracted per chunk already taken from the same article
     max_per_article: int = 3
-
 
 @dataclass(frozen=True)
 class GenerateSettings:

@@ -7,6 +7,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from rag.config import Settings
 from rag.corpus import Article, Corpus
 from rag.embed import Embedder
 from rag.errors import RagError
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, SentenceIndex
+from rag.newsquery import Catalog
 from rag.progress import progress_bar
 
 FORMAT_VERSION = 1
@@ -55,6 +57,18 @@ class Index:
     vectors: np.ndarray
     dense: faiss.Index
     lexical: LexicalIndex
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Per-chunk article, publisher and date arrays and the question reader, built on first use."""
+        return Catalog([c.article_id for c in self.chunks],
+                       {i: a.publisher for i, a in self.articles.items()},
+                       {i: a.date for i, a in self.articles.items()})
+
+    @cached_property
+    def sentences(self) -> SentenceIndex:
+        """The terms of each chunk's sentences, built on first use (about 1.5 s per 10k chunks)."""
+        return SentenceIndex.build([c.text for c in self.chunks], self.lexical.vocab)
 
 
 def index_name(corpus_path: str | Path) -> str:

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 rankings fused by weighted reciprocal rank, with filters."""
+"""Hybrid retrieval: dense (FAISS) and BM25 scores fused, news-aware boosts, outlet coverage, article spread."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import numpy as np
 
 from rag.config import RetrieveSettings
 from rag.embed import Embedder
+from rag.errors import RagError
 from rag.index import Index
+from rag.newsquery import QueryMeta, clauses
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Passage:
     chunk_id: str
     start: int  # character offsets of the chunk in the article text
     end: int
-    score: float  # fused score, higher is better
+    score: float  # fused relevance (boosts included), higher is better; the order also spreads articles
     dense_score: float | None  # cosine similarity, when the dense retriever saw it
     lexical_score: float | None  # BM25 score, when the lexical retriever saw it
     dense_rank: int | None  # 1-based
@@ -70,43 +72,135 @@ class Filters:
 
 def search(index: Index, embedder: Embedder, query: str, k: int, settings: RetrieveSettings,
            filters: Filters | None = None) -> list[Passage]:
-    """The ``k`` best passages for ``query``, at most ``settings.max_per_article`` per article."""
+    """The ``k`` best passages for ``query``, at most ``settings.max_per_article`` per article.
+
+    Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
+    names are boosted; chunks where one sentence holds most of the question, or of one of its
+    clauses, gain; each named outlet (or date) gets its best article first (``outlet_parts``); the
+    rest is filled greedily, each further chunk of an already chosen article paying
+    ``article_penalty`` and chunks matching a clause not yet met gaining ``coverage_weight``.
+    """
     n = len(index.chunks)
     if n == 0 or k <= 0:
         return []
-    allowed = None
+    allowed = np.ones(n, dtype=bool)
     if filters and filters.active:
         ok = {i for i, a in index.articles.items() if filters.allows(a)}
         allowed = np.array([c.article_id in ok for c in index.chunks])
         if not allowed.any():
             return []
     depth = min(n, max(settings.candidates, k * settings.max_per_article))
-    dense_ids, dense_scores = _dense(index, embedder, query, depth, allowed)
-    lexical_ids, lexical_scores = _lexical(index, query, depth, allowed)
-    fused: dict[int, float] = {}
-    for weight, ids in ((settings.dense_weight, dense_ids), (settings.lexical_weight, lexical_ids)):
-        for rank, i in enumerate(ids, 1):
-            fused[i] = fused.get(i, 0.0) + weight / (settings.rrf_k + rank)
+    dense_ids, dense_scores = _dense(index, embedder, query, depth, None if allowed.all() else allowed)
+    lexical = np.where(allowed, index.lexical.scores(query), 0.0)
+    fused = _fuse(dense_ids, dense_scores, lexical, n, depth, settings)
+    catalog = index.catalog
+    meta = catalog.parse(query) if settings.news_aware else QueryMeta()
+    if meta.parts and settings.outlet_boost:
+        fused += settings.outlet_boost * catalog.publisher_mask(meta.publishers)
+    if meta.dates and settings.date_boost:
+        fused += settings.date_boost * catalog.date_mask(meta.dates)
+    seen = lexical > 0
+    seen[dense_ids] = True
+    fused = np.where(allowed & seen, fused, -np.inf)
+    if settings.sentence_weight:  # a chunk where one sentence holds most query words beats one
+        fused += settings.sentence_weight * index.sentences.best_share(index.lexical.query_weights(query))
+    shares = None  # per clause of a multi-clause question, per chunk: its best sentence's share
+    pieces = clauses(query) if settings.clause_weight or settings.coverage_weight else []
+    if len(pieces) > 1:
+        shares = np.array([index.sentences.best_share(index.lexical.query_weights(c)) for c in pieces])
+        fused += settings.clause_weight * shares.max(axis=0)
+    heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
+    chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
     dense_at = {i: (r, s) for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
-    lexical_at = {i: (r, s) for r, (i, s) in enumerate(zip(lexical_ids, lexical_scores), 1)}
-    per_article: dict[str, int] = {}
     passages = []
-    for i in sorted(fused, key=lambda i: (-fused[i], i)):
+    for i in chosen:
         chunk = index.chunks[i]
-        if per_article.get(chunk.article_id, 0) >= settings.max_per_article:
-            continue
-        per_article[chunk.article_id] = per_article.get(chunk.article_id, 0) + 1
         article = index.articles[chunk.article_id]
         d_rank, d_score = dense_at.get(i, (None, None))
-        l_rank, l_score = lexical_at.get(i, (None, None))
+        l_score = float(lexical[i]) if lexical[i] > 0 else None
+        l_rank = int((lexical > lexical[i]).sum()) + 1 if l_score else None
         passages.append(Passage(
             text=chunk.text, article_id=chunk.article_id, title=chunk.title, date=chunk.date,
             source=article.source, publisher=article.publisher, chunk_id=chunk.id, start=chunk.start,
-            end=chunk.end, score=fused[i], dense_score=d_score, lexical_score=l_score,
+            end=chunk.end, score=float(fused[i]), dense_score=d_score, lexical_score=l_score,
             dense_rank=d_rank, lexical_rank=l_rank))
-        if len(passages) == k:
-            break
     return passages
+
+
+def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, n: int, depth: int,
+          settings: RetrieveSettings) -> np.ndarray:
+    """One relevance score per chunk, from the dense candidates and every chunk's BM25 score.
+
+    "score": BM25 divided by its best value plus the dense cosine min-max scaled over the dense
+    candidates, each times its weight. "rrf": weighted reciprocal rank of both top-``depth`` lists.
+    """
+    fused = np.zeros(n, dtype=np.float64)
+    if settings.fusion == "rrf":
+        ranked = np.argsort(-lexical, kind="stable")[:depth]
+        lexical_ids = ranked[lexical[ranked] > 0]
+        for weight, ids in ((settings.dense_weight, dense_ids), (settings.lexical_weight, lexical_ids)):
+            fused[np.asarray(ids, dtype=np.int64)] += weight / (settings.rrf_k + np.arange(1, len(ids) + 1))
+        return fused
+    if settings.fusion != "score":
+        raise RagError(f"retrieve.fusion must be 'score' or 'rrf', not {settings.fusion!r}.")
+    if lexical.max() > 0:
+        fused += settings.lexical_weight * lexical / lexical.max()
+    if dense_ids:
+        scores = np.asarray(dense_scores)
+        spread = scores.max() - scores.min()
+        fused[dense_ids] += settings.dense_weight * ((scores - scores.min()) / spread if spread > 0 else 1.0)
+    return fused
+
+
+def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray) -> list[int]:
+    """For each part of the question (outlet and/or its dates), the best chunk of an article that
+    fits it and is not the head of an earlier part."""
+    heads: list[int] = []
+    taken: set[int] = set()
+    for part in meta.parts:
+        mask = np.isfinite(fused)
+        if part.publishers:
+            mask &= index.catalog.publisher_mask(part.publishers)
+        if part.dates and (mask & index.catalog.date_mask(part.dates)).any():
+            mask &= index.catalog.date_mask(part.dates)
+        mask &= ~np.isin(index.catalog.chunk_article, list(taken))
+        if mask.any():
+            best = int(np.argmax(np.where(mask, fused, -np.inf)))
+            heads.append(best)
+            taken.add(int(index.catalog.chunk_article[best]))
+    return heads
+
+
+def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: int,
+            settings: RetrieveSettings, shares: np.ndarray | None = None) -> list[int]:
+    """Chunk positions of the top ``k``: the outlet heads by score, then greedy picks by fused score
+    minus ``article_penalty`` per chunk already taken from the same article, plus
+    ``coverage_weight`` times how much better the chunk matches some clause (``shares``, clauses x
+    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met."""
+    chosen = sorted(heads[:k], key=lambda i: -fused[i])
+    counts: dict[int, int] = {}
+    for i in chosen:
+        counts[int(chunk_article[i])] = counts.get(int(chunk_article[i]), 0) + 1
+    pool_size = min(len(fused), k * (settings.max_per_article + 2) + len(heads))
+    pool = np.argpartition(-fused, pool_size - 1)[:pool_size] if pool_size < len(fused) else np.arange(len(fused))
+    pool = pool[np.isfinite(fused[pool]) & ~np.isin(pool, chosen)]
+    pool = pool[np.argsort(-fused[pool], kind="stable")]
+    articles = chunk_article[pool]
+    cover = shares is not None and settings.coverage_weight > 0
+    while len(chosen) < k and len(pool):
+        taken = np.array([counts.get(int(a), 0) for a in articles])
+        adjusted = fused[pool] - settings.article_penalty * taken
+        if cover:
+            met = shares[:, chosen].max(axis=1, keepdims=True) if chosen else 0.0
+            adjusted = adjusted + settings.coverage_weight * np.clip(shares[:, pool] - met, 0, None).max(axis=0)
+        adjusted = np.where(taken < settings.max_per_article, adjusted, -np.inf)
+        best = int(np.argmax(adjusted))
+        if not np.isfinite(adjusted[best]):
+            break
+        chosen.append(int(pool[best]))
+        counts[int(articles[best])] = counts.get(int(articles[best]), 0) + 1
+        pool, articles = np.delete(pool, best), np.delete(articles, best)
+    return chosen
 
 
 def _dense(index: Index, embedder: Embedder, query: str, depth: int,
@@ -118,14 +212,3 @@ def _dense(index: Index, embedder: Embedder, query: str, depth: int,
     scores, ids = index.dense.search(vector, depth, params=params)
     keep = ids[0] >= 0
     return ids[0][keep].tolist(), scores[0][keep].tolist()
-
-
-def _lexical(index: Index, query: str, depth: int,
-             allowed: np.ndarray | None) -> tuple[list[int], list[float]]:
-    scores = index.lexical.scores(query)
-    if allowed is not None:
-        scores = np.where(allowed, scores, 0.0)
-    top = np.argpartition(-scores, min(depth, len(scores) - 1))[:depth]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    top = top[scores[top] > 0]
-    return top.tolist(), scores[top].tolist()

@@ -180,6 +180,8 @@ def test_main_on_a_tiny_benchmark_maps_passages_to_gold_urls(tmp_path: Path) -> 
     assert set(orbital["article_hit_ranks"]) == {ARTICLES[0][2], ARTICLES[1][2]}
     assert report["ceiling"]["queries_hittable"] == 1.0
     assert set(report["metrics"]["by_type"]) == {"inference_query", "comparison_query"}
+    splits = report["metrics"]["splits"]  # a full run also scores the fixed dev and test splits
+    assert splits["dev"]["n"] + splits["test"]["n"] == 2
 
     # k=1: one passage per query, so the two-article query can find at most half its gold articles
     assert main([*argv, "--k", "1"]) == 0
@@ -195,3 +197,17 @@ def test_main_on_a_tiny_benchmark_maps_passages_to_gold_urls(tmp_path: Path) -> 
 
 def test_main_rejects_a_folder_without_the_benchmark_files(tmp_path: Path) -> None:
     assert main(["--data", str(tmp_path), "--index-dir", str(tmp_path / "index"), "--quiet"]) == 2
+
+
+def test_lexical_only_runs_without_vectors_and_needs_dense_weight_zero(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_benchmark(data)
+    out = tmp_path / "report.json"
+    argv = ["--data", str(data), "--lexical-only", "--quiet", "--out", str(out)]
+    assert main([*argv, "--set", "retrieve.dense_weight=0"]) == 0
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["metrics"]["all"]["hits@10"] == 1.0 and report["index"]["chunks"] == 3
+    assert not (tmp_path / "index").exists()  # nothing written
+    with pytest.raises(SystemExit):
+        main(argv)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+
+import numpy as np
 
 from rag import Filters, Passage
 from rag.metrics import dedupe
+from rag.retrieve import search
 from tests.conftest import ROOT
 
 
@@ -22,7 +26,7 @@ def test_passages_carry_text_metadata_and_both_ranks(seed_rag) -> None:
     assert best.title.startswith("Member states are seeking") and best.date == "2026-01"
     assert best.dense_rank and best.lexical_rank and best.dense_score > 0.3
     assert seed_rag.article(best.article_id).text[best.start:best.end] == best.text
-    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    assert best.score == max(p.score for p in passages)  # later ranks also spread over articles
 
 
 def test_a_rare_name_is_found_through_the_lexical_ranker(seed_rag) -> None:
@@ -60,3 +64,51 @@ def test_filters_restrict_by_article_date_and_source(seed_rag) -> None:
 def test_a_question_with_no_known_word_still_returns_dense_results(seed_rag) -> None:
     passages = seed_rag.search("zxqv wibble", k=3)
     assert len(passages) == 3 and all(p.lexical_rank is None for p in passages)
+
+
+def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
+    from rag.config import RetrieveSettings
+    from rag.retrieve import _spread
+
+    fused = np.array([1.0, 0.95, 0.9, 0.5, 0.2, -np.inf])
+    articles = np.array([0, 0, 0, 1, 2, 3])
+    plain = RetrieveSettings(article_penalty=0.0, max_per_article=3)
+    assert _spread(fused, articles, [], 4, plain) == [0, 1, 2, 3]
+    spread = RetrieveSettings(article_penalty=0.6, max_per_article=3)
+    assert _spread(fused, articles, [], 4, spread) == [0, 3, 1, 4]
+    assert _spread(fused, articles, [4], 3, spread) == [4, 0, 3]
+    assert _spread(fused, articles, [], 9, RetrieveSettings(max_per_article=1)) == [0, 3, 4]
+
+
+
+NEWS = [  # (publisher, date, title, body): three outlets, one of which matches the question best
+    ("Harbour Times", "2023-10-02", "Ferry strike ends", "The ferry strike ended after the union accepted a pay "
+     "offer. Ferries to the islands run again from Monday, the harbour master said."),
+    ("Harbour Times", "2023-10-09", "Ferry timetable", "The new ferry timetable adds two evening crossings. "
+     "Ferry fares stay the same, and the ferry union welcomed the extra ferry crossings."),
+    ("Island Voice", "2023-10-05", "Islanders react", "Islanders said the long dispute had hurt shops and "
+     "schools. A baker on the main island said trade fell by a third."),
+    ("Coast Weekly", "2023-10-06", "Strike report", "The ferry strike and the pay offer: islanders said "
+     "shops and trade suffered during the ferry strike, and the pay offer ended the strike."),
+]
+
+
+def _news_rag(tmp_path):  # noqa: ANN202
+    from rag import RAG, Settings
+
+    corpus = [{"title": t, "source": p, "published_at": f"{d}T08:00:00+00:00", "url": f"https://x/{n}", "body": b}
+              for n, (p, d, t, b) in enumerate(NEWS)]
+    (tmp_path / "news.json").write_text(json.dumps(corpus), encoding="utf-8")
+    return RAG.open(tmp_path / "news.json", index_dir=tmp_path / "index", settings=Settings())
+
+
+def test_every_named_outlet_and_date_gets_an_article_into_the_top_k(tmp_path) -> None:
+    rag = _news_rag(tmp_path)
+    question = ("Did the Harbour Times report on the ferry strike and pay offer, while Island Voice said "
+                "islanders' shops and trade suffered?")
+    publishers = [p.publisher for p in rag.search(question, k=2)]
+    assert sorted(publishers) == ["Harbour Times", "Island Voice"]  # not Coast Weekly's keyword pile
+    plain = replace(rag.settings.retrieve, news_aware=False)
+    assert "Coast Weekly" in [p.publisher for p in search(rag.index, rag.embedder, question, 2, plain)]
+    dated = rag.search("What did the ferry union say about the ferry crossings on October 9, 2023?", k=1)
+    assert dated[0].date == "2023-10-09"
