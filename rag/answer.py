@@ -33,6 +33,7 @@ _REFUSAL = re.compile(
     r"stated|available|given|clear)|cannot be determined|can't be determined|unable to (find|determine|answer)"
     r"|there is no mention|does not (specify|mention|say)|doesn't (specify|mention|say)", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_REPORTING = frozenset(tokenize("said say says told according reported report stated noted added"))
 # Sentences of an article written to steer a language model; they are left out of what the model sees.
 _INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules)\b|"
                         r"\byou are now\b|\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+)?the\s+word\b|"
@@ -262,8 +263,8 @@ def support_score(question: str, claim: str, quote: str, similarity: float) -> f
     asked = set(tokenize(question))
     claim_words = set(tokenize(claim))
     quote_words = set(tokenize(quote))
-    new = claim_words - asked
-    if not new:  # the claim only repeats the question: it answers nothing
+    new = claim_words - asked - _REPORTING
+    if not new:  # the claim only repeats the question ("X said ..." included): it answers nothing
         return 0.0
     # both the claim's new words and all its words must be in the quote: "Russia won Eurovision"
     # is not supported by a quote that mentions Russia but not Eurovision

@@ -73,6 +73,9 @@ class GenerateSettings:
     """Which local model answers and how."""
 
     model: str = "default"  # "default", "fast", or a path to a model folder or .gguf file
+    # "transformers" (bf16, the default install), "llama-cpp" (the optional [llama] extra: GGUF, ~2x
+    # faster answers on CPU, eval/README.md), or "auto": llama-cpp when installed and the model is a GGUF
+    runtime: str = "auto"
     max_new_tokens: int = 100
     context_tokens: int = 4096  # prompt budget (passages + question + instructions)
     threads: int = 0  # 0: torch's default

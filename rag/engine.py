@@ -30,6 +30,7 @@ class RAG:
         self.problems = problems or []
         self.progress = progress  # show progress and spinners (index build, model loading)
         self._generator = None
+        self._generator_key: tuple[str, str] | None = None
         self.last_answer: Answer | None = None
 
     @classmethod
@@ -68,10 +69,12 @@ class RAG:
 
         When the setting names another model, that one is loaded and replaces the current one only
         once it has loaded, so a failed switch (missing package, bad path) keeps the model in use."""
-        if self._generator is None or self._generator.name != self.settings.generate.model:
-            from rag.generate import Generator
+        key = (self.settings.generate.model, self.settings.generate.runtime)
+        if self._generator is None or self._generator_key != key:
+            from rag.generate import load_generator
 
-            self._generator = Generator.load(self.settings.generate.model, self.settings.generate, self.progress)
+            self._generator = load_generator(self.settings.generate.model, self.settings.generate, self.progress)
+            self._generator_key = key
         return self._generator
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:

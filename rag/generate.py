@@ -23,11 +23,33 @@ from transformers import (
 
 from rag.config import GenerateSettings
 from rag.errors import RagError
-from rag.models import hf_progress_bars_off, prepare_model
+from rag.models import MODELS, hf_progress_bars_off, prepare_model
+
+
+def load_generator(name_or_path: str = "default", settings: GenerateSettings | None = None,
+                   progress: bool = True) -> Any:
+    """The model ``name_or_path`` on the runtime ``settings.runtime`` names: a ``Generator`` (transformers)
+    or, with "llama-cpp" (or "auto" when llama-cpp-python is installed and the model is a name or a
+    .gguf file), a ``rag.llamacpp.LlamaCppGenerator``. Both have the same methods."""
+    from rag import llamacpp
+
+    settings = settings or GenerateSettings()
+    runtime = settings.runtime
+    if runtime not in ("auto", "transformers", "llama-cpp"):
+        raise RagError(f"generate.runtime = {runtime!r}: use auto, transformers or llama-cpp.")
+    gguf_like = name_or_path in MODELS or name_or_path.lower().endswith(".gguf")
+    if runtime == "llama-cpp" and not llamacpp.available():
+        raise RagError("generate.runtime = llama-cpp, but llama-cpp-python is not installed. "
+                       "Fix: pip install 'rag-news[llama]' (compiles for a few minutes) or use transformers.")
+    if runtime == "llama-cpp" or (runtime == "auto" and gguf_like and llamacpp.available()):
+        return llamacpp.LlamaCppGenerator.load(name_or_path, settings, progress)
+    return Generator.load(name_or_path, settings, progress)
 
 
 class Generator:
     """A loaded chat model that answers a list of chat messages greedily."""
+
+    runtime = "transformers"
 
     def __init__(
         self, name: str, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, settings: GenerateSettings

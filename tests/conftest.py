@@ -13,6 +13,11 @@ SEEDS = ROOT / "seeds"
 SEED_FILE = next(SEEDS.glob("*.txt"))
 
 
+# The fast model on transformers, the runtime of the default install (CI has no llama-cpp-python);
+# tests/test_llamacpp.py covers the optional llama.cpp runtime where it is installed.
+FAST = {"generate.model": "fast", "generate.runtime": "transformers"}
+
+
 class NetworkBlocked(RuntimeError):
     """Raised when code under test tries to open a network connection."""
 
@@ -68,4 +73,4 @@ def fast_rag(seed_index_dir: Path):  # noqa: ANN201
     """The seed RAG answering with the real fast (0.5B) model, loaded once per session."""
     from rag import RAG, Settings
 
-    return RAG.open(SEEDS, index_dir=seed_index_dir, settings=Settings().replace(**{"generate.model": "fast"}))
+    return RAG.open(SEEDS, index_dir=seed_index_dir, settings=Settings().replace(**FAST))

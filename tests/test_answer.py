@@ -118,6 +118,7 @@ def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> Non
 def test_support_score_rewards_new_words_and_numbers_found_in_the_quote() -> None:
     quote = "The report said the project aims to fundraise as much as $135 billion."
     assert support_score(BANK_Q, "The planned defense bank hopes to raise.", quote, 0.9) == 0.0  # an echo
+    assert support_score(BANK_Q, "According to the report, the planned bank hopes to raise.", quote, 0.9) == 0.0
     good = support_score(BANK_Q, "It aims to raise as much as $135 billion.", quote, 0.6)
     bad_number = support_score(BANK_Q, "It aims to raise as much as $200 billion.", quote, 0.6)
     unrelated = support_score(BANK_Q, "Its chairman is Olaf Quantock.", quote, 0.1)

@@ -97,7 +97,7 @@ def _command(index_dir: Path) -> list[str]:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "COLUMNS": "200", "TERM": "dumb"}
+    return {**os.environ, "COLUMNS": "200", "TERM": "dumb", "RAG_GENERATE__RUNTIME": "transformers"}
 
 
 def _phrase(text: str) -> str:
