@@ -33,7 +33,9 @@ _REFUSAL = re.compile(
     r"stated|available|given|clear)|cannot be determined|can't be determined|unable to (find|determine|answer)"
     r"|there is no mention|does not (specify|mention|say)|doesn't (specify|mention|say)", re.I)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_REPORTING = frozenset(tokenize("said say says told according reported report stated noted added"))
+# Words that carry no answer: reporting verbs and modals ("X said it would be ...").
+_FILLER = frozenset(tokenize("said say says told according reported report stated noted added would could might "
+                             "may must shall should will can also still"))
 # Sentences of an article written to steer a language model; they are left out of what the model sees.
 _INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules)\b|"
                         r"\byou are now\b|\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+)?the\s+word\b|"
@@ -44,6 +46,7 @@ _ASKS = {
     "number": re.compile(r"\bhow (many|much|old|long|large|big|far|high|often)\b|\bwhat (percentage|percent|share|"
                          r"number|amount|proportion|sum|interest rate|rate|age|size|price|cost)\b", re.I),
     "date": re.compile(r"^\s*when\b|\b(what|which) (year|date|day|month)\b", re.I),
+    "place": re.compile(r"^\s*where\b", re.I),
     "name": re.compile(r"^\s*(who|whom)\b|\bwhose\b|\bwhat (is|are|was|were) the names?\b|\b(which|what) ([A-Z]\w+ )?"
                        r"(official|person|people|leader|minister|president|prime minister|spokes(man|woman|person)|"
                        r"chief|politician|diplomat|director|head|journalist|commentator|analyst|general)\b", re.I),
@@ -200,9 +203,10 @@ class Grounder:
         candidates = [(i, span) for i, p in enumerate(passages) for span in self._candidate_quotes(p)]
         texts = [self.article_text(passages[i].article_id)[s:e] for i, (s, e) in candidates]
         vectors = self.embed(texts)
+        contexts = [f"{p.title}\n{p.text}" for p in passages]
         sentences, used = [], {}
         for text, numbers in _split_answer(raw, len(passages)):
-            best = self._best_support(question, text, numbers, candidates, texts, vectors)
+            best = self._best_support(question, text, numbers, candidates, texts, vectors, contexts)
             if best is None:
                 sentences.append(AnswerSentence(_strip_markers(text), (), 0.0, False))
                 continue
@@ -236,13 +240,14 @@ class Grounder:
         return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
 
     def _best_support(self, question: str, sentence: str, cited: list[int], candidates: list[tuple[int, tuple[int, int]]],
-                      texts: list[str], vectors: np.ndarray) -> tuple[int, tuple[int, int], float] | None:
+                      texts: list[str], vectors: np.ndarray, contexts: list[str]) -> tuple[int, tuple[int, int], float] | None:
         """The (passage, quote span, score) that best supports ``sentence``, preferring what it cites."""
         if not candidates:
             return None
         claim = _strip_markers(sentence)
         similarity = vectors @ self.embed([claim])[0]
-        scores = [support_score(question, claim, t, float(sim)) for t, sim in zip(texts, similarity)]
+        scores = [support_score(question, claim, t, float(sim), contexts[candidates[n][0]])
+                  for n, (t, sim) in enumerate(zip(texts, similarity))]
         order = sorted(range(len(candidates)), key=lambda n: -scores[n])
         own = [n for n in order if candidates[n][0] in cited]
         pick = own[0] if own and scores[own[0]] >= self.settings.min_support else order[0]
@@ -256,19 +261,24 @@ class Grounder:
                         quote_end=span[1], passage=passage.text, support=round(score, 3))
 
 
-def support_score(question: str, claim: str, quote: str, similarity: float) -> float:
+def support_score(question: str, claim: str, quote: str, similarity: float, context: str = "") -> float:
     """How well ``quote`` supports ``claim`` (0..1): the claim's content words and numbers found in
     the quote (its new words, not in the question, and all of them), blended with embedding similarity.
-    A number in the claim that the quote lacks caps the score low."""
+    Words found only in ``context`` (the quote's passage and title, where "she" or "the project" is
+    named) count half. A number in the claim that the quote lacks caps the score low."""
     asked = set(tokenize(question))
     claim_words = set(tokenize(claim))
     quote_words = set(tokenize(quote))
-    new = claim_words - asked - _REPORTING
+    near = set(tokenize(context)) - quote_words
+    new = claim_words - asked - _FILLER
     if not new:  # the claim only repeats the question ("X said ..." included): it answers nothing
         return 0.0
+
+    def found(words: set[str]) -> float:
+        return (len(words & quote_words) + 0.5 * len(words & near)) / len(words)
     # both the claim's new words and all its words must be in the quote: "Russia won Eurovision"
     # is not supported by a quote that mentions Russia but not Eurovision
-    overlap = (len(new & quote_words) / len(new) + len(claim_words & quote_words) / len(claim_words)) / 2
+    overlap = (found(new) + found(claim_words)) / 2
     numbers = {n.replace(",", "") for n in _NUMBER.findall(claim)} - {n.replace(",", "") for n in _NUMBER.findall(question)}
     quoted = {n.replace(",", "") for n in _NUMBER.findall(quote)}
     score = 0.6 * overlap + 0.4 * max(similarity, 0.0)
@@ -278,15 +288,15 @@ def support_score(question: str, claim: str, quote: str, similarity: float) -> f
 
 
 def asked_for(question: str) -> str | None:
-    """The kind of answer ``question`` asks for: "number", "date", "name", or None (anything)."""
+    """The kind of answer ``question`` asks for: "number", "date", "place", "name", or None (anything)."""
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
 
 
 def gives(kind: str, question: str, claim: str, quote: str) -> bool:
-    """Whether ``claim`` gives a ``kind`` ("number", "date", "name") that ``quote`` contains and the
-    question does not already say (a number or date word; for names, a capitalised word)."""
+    """Whether ``claim`` gives a ``kind`` ("number", "date", "place", "name") that ``quote`` contains and
+    the question does not already say (a number or date word; for places and names, a capitalised word)."""
     def terms(text: str) -> set[str]:
-        if kind == "name":
+        if kind in ("name", "place"):
             return {w.lower() for w in re.findall(r"\b[A-Z][\w'’-]+", _strip_markers(text))
                     if w.lower() not in _STOPWORDS and w.lower() != "according"}
         words = set(re.findall(r"[a-z]+", text.lower())) & _GIVES[kind]

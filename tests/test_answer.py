@@ -77,7 +77,7 @@ def test_an_answer_without_the_number_asked_for_is_withheld(grounder, bank_passa
     ("When will the review be published?", "date"), ("In what year was New START signed?", "date"),
     ("Who proposed the bank?", "name"), ("What are the names of the bases?", "name"),
     ("Which EU official called the army unworkable?", "name"), ("Which French president spoke?", "name"),
-    ("Why did Kneissl leave Austria?", None), ("Which country is the main adversary?", None),
+    ("Where might the DSRB be headquartered?", "place"), ("Why did Kneissl leave Austria?", None), ("Which country is the main adversary?", None),
 ])
 def test_the_kind_of_answer_a_question_asks_for(question: str, kind: str | None) -> None:
     assert asked_for(question) == kind
@@ -119,6 +119,7 @@ def test_support_score_rewards_new_words_and_numbers_found_in_the_quote() -> Non
     quote = "The report said the project aims to fundraise as much as $135 billion."
     assert support_score(BANK_Q, "The planned defense bank hopes to raise.", quote, 0.9) == 0.0  # an echo
     assert support_score(BANK_Q, "According to the report, the planned bank hopes to raise.", quote, 0.9) == 0.0
+    assert support_score("Where might the bank be headquartered?", "The bank would be headquartered in.", quote, 0.9) == 0.0
     good = support_score(BANK_Q, "It aims to raise as much as $135 billion.", quote, 0.6)
     bad_number = support_score(BANK_Q, "It aims to raise as much as $200 billion.", quote, 0.6)
     unrelated = support_score(BANK_Q, "Its chairman is Olaf Quantock.", quote, 0.1)

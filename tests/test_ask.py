@@ -18,7 +18,7 @@ ESM = "the-bloc-isnt-using-the-full-potential-of"
 
 
 def test_an_answerable_question_is_answered_with_its_article_and_quote(fast_rag) -> None:
-    answer = fast_rag.ask("How much does the planned defense bank hope to raise?")
+    answer = fast_rag.ask("How much does the DSRB aim to fundraise?")
     assert answer.answerable and answer_correct(answer.text, ["$135 billion"])
     assert [c.article_id for c in answer.citations] == [BANK]
     assert "$135 billion" in answer.citations[0].quote and answer.text.endswith("[1].")
