@@ -75,7 +75,7 @@ def main() -> None:
                       f"{r['answered']:.2f}", f"{r['total_p50'] / base:.2f}x")
     if args.out:
         Path(args.out).write_text(json.dumps({f"{m}/{rt}": r for (m, rt), r in results.items()}, indent=1))
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 150).print(table)
 
 
 if __name__ == "__main__":
