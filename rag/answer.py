@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -36,6 +37,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Words that carry no answer: reporting verbs and modals ("X said it would be ...").
 _FILLER = frozenset(tokenize("said say says told according reported report stated noted added would could might "
                              "may must shall should will can also still"))
+_WH = frozenset(tokenize("what which who whom whose when where why how"))
 # Sentences of an article written to steer a language model; they are left out of what the model sees.
 _INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules)\b|"
                         r"\byou are now\b|\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+)?the\s+word\b|"
@@ -124,7 +126,8 @@ class Answer:
 def focus(question: str, passages: list[Passage], embed: Callable[[list[str]], np.ndarray],
           sentences: int) -> list[str]:
     """For each passage, the excerpt the model is shown: its ``sentences`` sentences most relevant to
-    ``question`` (question words found plus embedding similarity) and the one after the best, in text
+    ``question`` (question words found, weighted by how rare they are among the sentences, plus
+    embedding similarity) and the one after the best, in text
     order, gaps marked with " … ". ``sentences`` <= 0 keeps whole passages. Sentences that address a
     language model ("ignore previous instructions", "you are now ...") are never shown.
 
@@ -136,13 +139,17 @@ def focus(question: str, passages: list[Passage], embed: Callable[[list[str]], n
     if sentences > 0:
         texts = [p.text[ss[j][0]:ss[j][1]] for p, ss, js in zip(passages, spans, shown) for j in js]
         similarity = iter((embed(texts) @ embed([question])[0]).tolist()) if texts else iter(())
-        asked = set(tokenize(question))
+        words = [set(tokenize(t)) for t in texts]
+        # a question word rare among these sentences ("headquartered") tells more than a common one ("DSRB")
+        weight = {w: math.log(1 + len(texts) / df) for w in set(tokenize(question)) - _FILLER - _WH
+                  if (df := sum(w in ws for ws in words))}
+        total = sum(weight.values()) or 1.0
+        lexical = iter(sum(weight.get(w, 0.0) for w in ws) / total for ws in words)
     excerpts = []
     for passage, ss, js in zip(passages, spans, shown):
         keep = js
         if sentences > 0 and js:
-            scores = {j: 0.5 * len(asked & set(tokenize(passage.text[ss[j][0]:ss[j][1]]))) / max(1, len(asked))
-                      + 0.5 * next(similarity) for j in js}
+            scores = {j: 0.5 * next(lexical) + 0.5 * next(similarity) for j in js}
             order = sorted(js, key=lambda j: -scores[j])
             after = [j for j in js if j > order[0]][:1]  # the sentence after the best one
             keep = sorted(set(order[:sentences]) | set(after))
@@ -207,24 +214,35 @@ class Grounder:
         sentences, used = [], {}
         for text, numbers in _split_answer(raw, len(passages)):
             best = self._best_support(question, text, numbers, candidates, texts, vectors, contexts)
-            if best is None:
-                sentences.append(AnswerSentence(_strip_markers(text), (), 0.0, False))
-                continue
-            index, quote, score = best
-            key = (index, quote)
-            if key not in used:
-                used[key] = score
-            used[key] = max(used[key], score)
-            number = list(used).index(key) + 1
-            sentences.append(AnswerSentence(_with_marker(_strip_markers(text), number), (number,), score,
-                                             score >= self.settings.min_support))
+            pieces = [(text, best)]
+            if best is not None and len(_clauses(text)) > 1:
+                # "X is A, and Y is B" may join facts of two sources: cite each clause's own source when
+                # every clause is supported and they come from different passages (or the whole isn't)
+                clauses = [(c, self._best_support(question, c, numbers, candidates, texts, vectors, contexts))
+                           for c in _clauses(text)]
+                if all(b and b[2] >= self.settings.min_support for _, b in clauses) and (
+                        best[2] < self.settings.min_support or len({b[0] for _, b in clauses}) > 1):
+                    pieces = clauses
+            for piece, support in pieces:
+                if support is None:
+                    sentences.append(AnswerSentence(_strip_markers(piece), (), 0.0, False))
+                    continue
+                index, quote, score = support
+                used[(index, quote)] = max(used.get((index, quote), 0.0), score)
+                number = list(used).index((index, quote)) + 1
+                sentences.append(AnswerSentence(_with_marker(_strip_markers(piece), number), (number,), score,
+                                                 score >= self.settings.min_support))
         if not sentences or not sentences[0].supported:
             return Answer(question, _abstention(related), False, passages=passages, related=related,
                           sentences=sentences, raw=raw,
                           reason="the answer's main claim is not supported by the sources")
         kind = asked_for(question)
-        index, (start, end) = list(used)[sentences[0].citations[0] - 1]
-        if kind and not gives(kind, question, sentences[0].text, self.article_text(passages[index].article_id)[start:end]):
+        keys = list(used)
+
+        def quote(sentence: AnswerSentence) -> str:
+            index, (start, end) = keys[sentence.citations[0] - 1]
+            return self.article_text(passages[index].article_id)[start:end]
+        if kind and not any(gives(kind, question, x.text, quote(x)) for x in sentences if x.supported):
             return Answer(question, _abstention(related), False, passages=passages, related=related,
                           sentences=sentences, raw=raw,
                           reason=f"the answer gives no {kind} from the sources, and the question asks for one")
@@ -327,6 +345,13 @@ def _split_answer(raw: str, n_sources: int) -> list[tuple[str, list[int]]]:
     return out
 
 
+def _clauses(sentence: str) -> list[str]:
+    """The clauses of a sentence that joins facts (", and ...", "; ...", ", while ..."), each keeping
+    the comma or semicolon that ends it, so that joined with spaces they read as the sentence."""
+    parts = re.split(r"(?<=[,;])\s+(?=(?:and|while|whereas|but)\s)|(?<=;)\s+", sentence)
+    return [p for p in parts if _strip_markers(p)]
+
+
 def _strip_markers(text: str) -> str:
     text = _MARKER.sub("", text)
     text = re.sub(r"\[\s*\d*\s*\]", "", text)
@@ -335,7 +360,7 @@ def _strip_markers(text: str) -> str:
 
 def _with_marker(sentence: str, number: int) -> str:
     """``sentence`` with ``[number]`` before its final punctuation."""
-    match = re.search(r"[.!?…]+['\"’”)]*$", sentence)
+    match = re.search(r"[.!?…,;]+['\"’”)]*$", sentence)
     cut = match.start() if match else len(sentence)
     return f"{sentence[:cut]} [{number}]{sentence[cut:]}"
 

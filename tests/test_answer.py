@@ -106,6 +106,18 @@ def test_a_repeated_sentence_is_kept_once(grounder, bank_passages) -> None:
     assert answer.answerable and answer.text == "It aims to raise $135 billion [1]."
 
 
+def test_a_sentence_joining_facts_of_two_articles_cites_each(grounder, seed_rag) -> None:
+    question = "Who is the director of the ESM, and how much does the DSRB aim to fundraise?"
+    passages = seed_rag.search(question, k=5)
+    answer = grounder.ground(question, "The ESM's director is Pierre Gramegna, and the DSRB aims to fundraise "
+                                       "as much as $135 billion [1].", passages)
+    assert answer.answerable and all(s.supported for s in answer.sentences)
+    assert answer.text == ("The ESM's director is Pierre Gramegna [1], and the DSRB aims to fundraise as much as "
+                           "$135 billion [2].")
+    assert [c.article_id for c in answer.citations] == ["the-bloc-isnt-using-the-full-potential-of",
+                                                       "member-states-are-seeking-to-use-the-structure"]
+
+
 def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> None:
     n = _bank_number(bank_passages)
     answer = grounder.ground(BANK_Q, f"The bank aims to raise as much as $135 billion [{n}]. "

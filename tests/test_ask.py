@@ -9,7 +9,7 @@ import pytest
 
 from rag import RAG, RagError, Settings
 from rag.metrics import answer_correct
-from tests.conftest import FAST
+from tests.conftest import FAST, ROOT
 
 
 
@@ -32,9 +32,13 @@ def test_a_question_the_articles_do_not_answer_is_withheld(fast_rag, question: s
     assert not answer.citations and answer.related and answer.reason
 
 
-def test_a_question_needing_two_articles_cites_both(fast_rag) -> None:
-    answer = fast_rag.ask("How much does the proposed NATO defense bank aim to raise, and how large are the ESM's reserves?")
-    assert answer.answerable and "$135 billion" in answer.text
+def test_a_question_needing_two_articles_cites_both(seed_index_dir: Path) -> None:
+    # the 0.5B model answers only one half of such questions; the default model joins both in one
+    # sentence, and each clause must cite its own article
+    settings = Settings().replace(**{"generate.model": "default", "generate.runtime": "transformers"})
+    rag = RAG.open(ROOT / "seeds", index_dir=seed_index_dir, settings=settings)
+    answer = rag.ask("Who is the director of the ESM, and how much does the DSRB aim to fundraise?")
+    assert answer.answerable and "Gramegna" in answer.text and "$135 billion" in answer.text
     assert {c.article_id for c in answer.citations} == {BANK, ESM}
     assert all(s.supported for s in answer.sentences)
 
