@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from rag.answer import Answer, Grounder, build_messages, focus
+from rag.answer import Answer, Grounder, build_messages, focus, in_words
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
@@ -128,6 +128,12 @@ class AnswerStream:
                 first = first or time.perf_counter()
                 pieces.append(piece)
                 yield piece
+            again = in_words(messages, "".join(pieces).strip())
+            if again:  # only source numbers: ask once for the answer in words, which replaces them
+                pieces = [" "]
+                for piece in generator.stream(again):
+                    pieces.append(piece)
+                    yield piece
         answer = grounder.ground(self.question, "".join(pieces).strip(), used)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,

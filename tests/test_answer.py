@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import INSTRUCTIONS, SYSTEM, Grounder, asked_for, build_messages, focus, gives, support_score
+from rag.answer import (INSTRUCTIONS, SYSTEM, Grounder, asked_for, build_messages, focus, gives, in_words,
+                        support_score)
 from rag.config import AnswerSettings
 
 BANK_Q = "How much does the planned defense bank hope to raise?"
@@ -92,6 +93,26 @@ def test_an_answer_gives_what_was_asked_only_if_the_quote_has_it() -> None:
     assert not gives("date", "When will he start?", "He starts soon.", quote)
     assert gives("name", "Who will lead the engineers?", "According to Nokia, Justin Hotard [1].", quote)
     assert not gives("name", "Who leads Nokia?", "The company's new chief executive.", quote)
+
+
+def test_a_name_can_come_from_the_passage_when_the_quote_says_she() -> None:
+    passage = "Kallas told reporters in Brussels. “The orders might fall between the chairs,” she added."
+    quote = "“The orders might fall between the chairs,” she added."
+    question = "Who warned that the orders might fall between the chairs?"
+    assert gives("name", question, "Kaja Kallas warned that [1].", quote, passage)
+    assert not gives("name", question, "Kaja Kallas warned that [1].", "The orders might fall between the chairs.",
+                     passage)
+
+
+@pytest.mark.parametrize("raw, asks", [("[2] and [3]", True), ("[1], [2].", True), ("Ottawa and Toronto [2].", False),
+                                       ("It is 5% [1].", False), ("", False)])
+def test_an_answer_of_source_numbers_only_is_asked_again_in_words(raw: str, asks: bool) -> None:
+    messages = [{"role": "user", "content": "Which cities?"}]
+    again = in_words(messages, raw)
+    assert (again is not None) is asks
+    if asks:
+        assert again[:1] == messages and again[1] == {"role": "assistant", "content": raw}
+        assert again[2]["role"] == "user" and "in words" in again[2]["content"]
 
 
 def test_the_model_saying_the_sources_lack_it_is_an_abstention(grounder, bank_passages) -> None:

@@ -3,6 +3,7 @@ question, prompt injection."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,35 @@ from tests.conftest import FAST, ROOT
 
 BANK = "member-states-are-seeking-to-use-the-structure"
 ESM = "the-bloc-isnt-using-the-full-potential-of"
+
+
+class ScriptedGenerator:
+    """Streams crafted replies, one per call, and remembers the messages it was given."""
+
+    context_window = 4096
+
+    def __init__(self, *replies: str) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[dict[str, str]]] = []
+
+    def count_chat_tokens(self, messages: list[dict[str, str]]) -> int:
+        """A rough count: one token per four characters."""
+        return sum(len(m["content"]) for m in messages) // 4
+
+    def stream(self, messages: list[dict[str, str]], max_new_tokens: int | None = None):  # noqa: ANN201
+        """The next reply, word by word."""
+        self.calls.append(messages)
+        yield from re.findall(r"\S+\s*", self.replies.pop(0))
+
+
+def test_an_answer_of_source_numbers_only_is_asked_again_in_words(seed_index_dir: Path) -> None:
+    rag = RAG.open(ROOT / "seeds", index_dir=seed_index_dir, settings=Settings())
+    scripted = ScriptedGenerator("[1]", "Ottawa and Toronto are mulled as locations for the headquarters [1].")
+    rag._generator, rag._generator_key = scripted, (rag.settings.generate.model, rag.settings.generate.runtime)
+    answer = rag.ask("Which cities are being considered for the DSRB's headquarters?")
+    assert len(scripted.calls) == 2 and scripted.calls[1][-2] == {"role": "assistant", "content": "[1]"}
+    assert answer.answerable and answer.raw.startswith("Ottawa and Toronto")
+    assert answer.citations[0].article_id == BANK and "Ottawa" in answer.citations[0].quote
 
 
 def test_an_answerable_question_is_answered_with_its_article_and_quote(fast_rag) -> None:
