@@ -6,12 +6,13 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from rag.answer import Answer, Grounder, build_messages, focus, in_words
+from rag.answer import Answer, Grounder, build_messages, confirmation, focus, in_words, unconfirmed
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
 from rag.errors import RagError
 from rag.index import Index, IndexReport, open_index
+from rag.models import checks_answers
 from rag.retrieve import Filters, Passage, search
 
 DEFAULT_INDEX_DIR = "embeddings"
@@ -135,6 +136,11 @@ class AnswerStream:
                     pieces.append(piece)
                     yield piece
         answer = grounder.ground(self.question, "".join(pieces).strip(), used)
+        check = confirmation(answer) if rag.settings.answer.confirm and checks_answers(rag.settings.generate.model) \
+            else None
+        if check:  # a second look by the model: does the main claim's quote give this answer?
+            reply = rag.generator.generate(check, max_new_tokens=2)
+            answer = unconfirmed(answer, reply, rag.settings.answer.related)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,
                           "total_s": done - started}

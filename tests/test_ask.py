@@ -33,18 +33,42 @@ class ScriptedGenerator:
 
     def stream(self, messages: list[dict[str, str]], max_new_tokens: int | None = None):  # noqa: ANN201
         """The next reply, word by word."""
+        yield from re.findall(r"\S+\s*", self.generate(messages, max_new_tokens))
+
+    def generate(self, messages: list[dict[str, str]], max_new_tokens: int | None = None) -> str:
+        """The next reply."""
         self.calls.append(messages)
-        yield from re.findall(r"\S+\s*", self.replies.pop(0))
+        return self.replies.pop(0)
+
+
+def scripted_rag(seed_index_dir: Path, *replies: str) -> tuple[RAG, ScriptedGenerator]:
+    """The seed RAG answering with crafted replies."""
+    rag = RAG.open(ROOT / "seeds", index_dir=seed_index_dir, settings=Settings())
+    scripted = ScriptedGenerator(*replies)
+    rag._generator, rag._generator_key = scripted, (rag.settings.generate.model, rag.settings.generate.runtime)
+    return rag, scripted
 
 
 def test_an_answer_of_source_numbers_only_is_asked_again_in_words(seed_index_dir: Path) -> None:
-    rag = RAG.open(ROOT / "seeds", index_dir=seed_index_dir, settings=Settings())
-    scripted = ScriptedGenerator("[1]", "Ottawa and Toronto are mulled as locations for the headquarters [1].")
-    rag._generator, rag._generator_key = scripted, (rag.settings.generate.model, rag.settings.generate.runtime)
+    rag, scripted = scripted_rag(seed_index_dir, "[1]", "Ottawa and Toronto are mulled as locations for the "
+                                 "headquarters [1].", "Yes")
     answer = rag.ask("Which cities are being considered for the DSRB's headquarters?")
-    assert len(scripted.calls) == 2 and scripted.calls[1][-2] == {"role": "assistant", "content": "[1]"}
+    assert len(scripted.calls) == 3 and scripted.calls[1][-2] == {"role": "assistant", "content": "[1]"}
     assert answer.answerable and answer.raw.startswith("Ottawa and Toronto")
     assert answer.citations[0].article_id == BANK and "Ottawa" in answer.citations[0].quote
+
+
+@pytest.mark.parametrize("reply, kept", [("Yes", True), ("yes.", True), ("No.", False), ("no", False)])
+def test_the_model_is_asked_whether_the_quote_gives_the_answer(seed_index_dir: Path, reply: str, kept: bool) -> None:
+    question = "How much does the DSRB aim to fundraise?"
+    rag, scripted = scripted_rag(seed_index_dir, "The DSRB aims to raise $135 billion [1].", reply)
+    answer = rag.ask(question)
+    check = scripted.calls[1][-1]["content"]
+    assert "$135 billion" in check.split("Question:")[0]  # the quote is shown ...
+    assert f"Question: {question}\nProposed answer: The DSRB aims to raise $135 billion." in check  # ... then the claim
+    assert answer.answerable is kept
+    if not kept:
+        assert answer.text.startswith("The articles don't say") and answer.related and "check" in answer.reason
 
 
 def test_an_answerable_question_is_answered_with_its_article_and_quote(fast_rag) -> None:

