@@ -176,7 +176,9 @@ def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: i
     """Chunk positions of the top ``k``: the outlet heads by score, then greedy picks by fused score
     minus ``article_penalty`` per chunk already taken from the same article, plus
     ``coverage_weight`` times how much better the chunk matches some clause (``shares``, clauses x
-    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met."""
+    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met.
+    The first pick (no outlet heads) is the best fused chunk: with nothing taken there is nothing to
+    cover yet, and a short clause matched whole must not outrank the question's best match."""
     chosen = sorted(heads[:k], key=lambda i: -fused[i])
     counts: dict[int, int] = {}
     for i in chosen:
@@ -190,8 +192,8 @@ def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: i
     while len(chosen) < k and len(pool):
         taken = np.array([counts.get(int(a), 0) for a in articles])
         adjusted = fused[pool] - settings.article_penalty * taken
-        if cover:
-            met = shares[:, chosen].max(axis=1, keepdims=True) if chosen else 0.0
+        if cover and chosen:
+            met = shares[:, chosen].max(axis=1, keepdims=True)
             adjusted = adjusted + settings.coverage_weight * np.clip(shares[:, pool] - met, 0, None).max(axis=0)
         adjusted = np.where(taken < settings.max_per_article, adjusted, -np.inf)
         best = int(np.argmax(adjusted))

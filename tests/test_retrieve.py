@@ -80,6 +80,17 @@ def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
     assert _spread(fused, articles, [], 9, RetrieveSettings(max_per_article=1)) == [0, 3, 4]
 
 
+def test_clause_coverage_never_outranks_the_best_chunk_for_the_first_pick() -> None:
+    from rag.config import RetrieveSettings
+    from rag.retrieve import _spread
+
+    fused = np.array([2.3, 1.9, 1.4])
+    articles = np.array([0, 1, 2])
+    shares = np.array([[0.5, 0.4, 0.2], [0.4, 0.0, 1.0]])  # chunk 2 matches a short clause whole
+    settings = RetrieveSettings(coverage_weight=2.0, article_penalty=0.0)
+    assert _spread(fused, articles, [], 3, settings, shares) == [0, 2, 1]  # covered second, not first
+
+
 
 NEWS = [  # (publisher, date, title, body): three outlets, one of which matches the question best
     ("Harbour Times", "2023-10-02", "Ferry strike ends", "The ferry strike ended after the union accepted a pay "
