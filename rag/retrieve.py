@@ -76,7 +76,8 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
 
     Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
     names are boosted; chunks where one sentence holds most of the question, or of one of its
-    clauses, gain; each named outlet (or date) gets its best article first (``outlet_parts``); the
+    clauses, gain (question words weighed by idf times their rarity among the sentences of the
+    ``rarity_pool`` best chunks so far); each named outlet (or date) gets its best article first (``outlet_parts``); the
     rest is filled greedily, each further chunk of an already chosen article paying
     ``article_penalty`` and chunks matching a clause not yet met gaining ``coverage_weight``.
     """
@@ -102,12 +103,17 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     seen = lexical > 0
     seen[dense_ids] = True
     fused = np.where(allowed & seen, fused, -np.inf)
+    rarity = index.sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
+
+    def share(text: str) -> np.ndarray:  # per chunk: its best sentence's share of the text's words
+        return index.sentences.best_share(index.lexical.query_weights(text) * rarity)
+
     if settings.sentence_weight:  # a chunk where one sentence holds most query words beats one
-        fused += settings.sentence_weight * index.sentences.best_share(index.lexical.query_weights(query))
+        fused += settings.sentence_weight * share(query)
     shares = None  # per clause of a multi-clause question, per chunk: its best sentence's share
     pieces = clauses(query) if settings.clause_weight or settings.coverage_weight else []
     if len(pieces) > 1:
-        shares = np.array([index.sentences.best_share(index.lexical.query_weights(c)) for c in pieces])
+        shares = np.array([share(c) for c in pieces])
         fused += settings.clause_weight * shares.max(axis=0)
     heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
     chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
@@ -150,6 +156,12 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
         spread = scores.max() - scores.min()
         fused[dense_ids] += settings.dense_weight * ((scores - scores.min()) / spread if spread > 0 else 1.0)
     return fused
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` best finite scores, in no particular order."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    return finite if len(finite) <= n else finite[np.argpartition(-scores[finite], n - 1)[:n]]
 
 
 def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray) -> list[int]:
