@@ -66,7 +66,7 @@ def test_a_question_with_no_known_word_still_returns_dense_results(seed_rag) -> 
     assert len(passages) == 3 and all(p.lexical_rank is None for p in passages)
 
 
-def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
+def test_spread_keeps_outlet_heads_in_order_and_penalises_repeated_articles() -> None:
     from rag.config import RetrieveSettings
     from rag.retrieve import _spread
 
@@ -77,6 +77,7 @@ def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
     spread = RetrieveSettings(article_penalty=0.6, max_per_article=3)
     assert _spread(fused, articles, [], 4, spread) == [0, 3, 1, 4]
     assert _spread(fused, articles, [4], 3, spread) == [4, 0, 3]
+    assert _spread(fused, articles, [4, 3], 3, spread) == [4, 3, 0]  # heads keep the order given
     assert _spread(fused, articles, [], 9, RetrieveSettings(max_per_article=1)) == [0, 3, 4]
 
 
