@@ -98,6 +98,15 @@ class SentenceIndex:
                                    shape=(len(rows), len(vocab)))
         return cls(matrix, np.array(starts, dtype=np.int64))
 
+    def rarity(self, chunks: np.ndarray) -> np.ndarray:
+        """Per vocabulary term: how rare it is among the sentences of ``chunks``, ``log(1 + n / (df + 1))``
+        for ``n`` sentences of which ``df`` hold the term. Among candidates on one topic the topic's own
+        names are everywhere; the words of one fact are not."""
+        ends = np.append(self.starts[1:], self.matrix.shape[0])
+        rows = np.concatenate([np.arange(self.starts[c], ends[c]) for c in chunks]) if len(chunks) else []
+        df = np.asarray(self.matrix[rows].sum(axis=0)).ravel()
+        return np.log1p(len(rows) / (df + 1.0)).astype(np.float32)
+
     def best_share(self, weights: np.ndarray) -> np.ndarray:
         """Per chunk: the largest share of ``weights``' total that a single one of its sentences holds."""
         total = float(weights.sum())

@@ -76,9 +76,11 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
 
     Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
     names are boosted; chunks where one sentence holds most of the question, or of one of its
-    clauses, gain; each named outlet (or date) gets its best article first (``outlet_parts``); the
-    rest is filled greedily, each further chunk of an already chosen article paying
-    ``article_penalty`` and chunks matching a clause not yet met gaining ``coverage_weight``.
+    clauses, gain (question words weighed by idf times their rarity among the sentences of the
+    ``rarity_pool`` best chunks so far); each named outlet (or date) gets its best article first
+    (``outlet_parts``), the one whose best sentence holds most of the question leading; the rest is
+    filled greedily, each further chunk of an already chosen article paying ``article_penalty`` and
+    chunks matching a clause not yet met gaining ``coverage_weight``.
     """
     n = len(index.chunks)
     if n == 0 or k <= 0:
@@ -102,14 +104,20 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     seen = lexical > 0
     seen[dense_ids] = True
     fused = np.where(allowed & seen, fused, -np.inf)
-    if settings.sentence_weight:  # a chunk where one sentence holds most query words beats one
-        fused += settings.sentence_weight * index.sentences.best_share(index.lexical.query_weights(query))
+    rarity = index.sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
+
+    def share(text: str) -> np.ndarray:  # per chunk: its best sentence's share of the text's words
+        return index.sentences.best_share(index.lexical.query_weights(text) * rarity)
+
+    sentence = share(query)
+    fused += settings.sentence_weight * sentence  # a chunk where one sentence holds most query words beats one
     shares = None  # per clause of a multi-clause question, per chunk: its best sentence's share
     pieces = clauses(query) if settings.clause_weight or settings.coverage_weight else []
     if len(pieces) > 1:
-        shares = np.array([index.sentences.best_share(index.lexical.query_weights(c)) for c in pieces])
+        shares = np.array([share(c) for c in pieces])
         fused += settings.clause_weight * shares.max(axis=0)
     heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
+    heads.sort(key=lambda i: (-sentence[i], -fused[i]))  # the most direct match to the whole question first
     chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
     dense_at = {i: (r, s) for r, (i, s) in enumerate(zip(dense_ids, dense_scores), 1)}
     passages = []
@@ -152,6 +160,12 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
     return fused
 
 
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` best finite scores, in no particular order."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    return finite if len(finite) <= n else finite[np.argpartition(-scores[finite], n - 1)[:n]]
+
+
 def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray) -> list[int]:
     """For each part of the question (outlet and/or its dates), the best chunk of an article that
     fits it and is not the head of an earlier part."""
@@ -173,11 +187,13 @@ def _outlet_heads(index: Index, meta: QueryMeta, fused: np.ndarray) -> list[int]
 
 def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: int,
             settings: RetrieveSettings, shares: np.ndarray | None = None) -> list[int]:
-    """Chunk positions of the top ``k``: the outlet heads by score, then greedy picks by fused score
+    """Chunk positions of the top ``k``: the outlet heads in the given order, then greedy picks by fused score
     minus ``article_penalty`` per chunk already taken from the same article, plus
     ``coverage_weight`` times how much better the chunk matches some clause (``shares``, clauses x
-    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met."""
-    chosen = sorted(heads[:k], key=lambda i: -fused[i])
+    chunks) than every chunk taken so far: the next pick favours a part of the question not yet met.
+    The first pick (no outlet heads) is the best fused chunk: with nothing taken there is nothing to
+    cover yet, and a short clause matched whole must not outrank the question's best match."""
+    chosen = list(heads[:k])
     counts: dict[int, int] = {}
     for i in chosen:
         counts[int(chunk_article[i])] = counts.get(int(chunk_article[i]), 0) + 1
@@ -190,8 +206,8 @@ def _spread(fused: np.ndarray, chunk_article: np.ndarray, heads: list[int], k: i
     while len(chosen) < k and len(pool):
         taken = np.array([counts.get(int(a), 0) for a in articles])
         adjusted = fused[pool] - settings.article_penalty * taken
-        if cover:
-            met = shares[:, chosen].max(axis=1, keepdims=True) if chosen else 0.0
+        if cover and chosen:
+            met = shares[:, chosen].max(axis=1, keepdims=True)
             adjusted = adjusted + settings.coverage_weight * np.clip(shares[:, pool] - met, 0, None).max(axis=0)
         adjusted = np.where(taken < settings.max_per_article, adjusted, -np.inf)
         best = int(np.argmax(adjusted))

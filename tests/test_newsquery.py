@@ -69,6 +69,19 @@ def test_best_share_is_the_largest_part_of_the_query_weight_in_one_sentence() ->
     assert sentences.best_share(np.zeros(len(vocab), dtype=np.float32)).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_rarity_favours_the_words_few_candidate_sentences_hold() -> None:
+    texts = ["Altman left OpenAI. Altman met the board.", "Altman was fired. The exit was shocking.", "Rain fell."]
+    vocab = {t: n for n, t in enumerate(sorted({t for x in texts for t in tokenize(x)}))}
+    sentences = SentenceIndex.build(texts, vocab)
+    rarity = sentences.rarity(np.array([0, 1]))  # 4 sentences: "altman" in 3, "shock" in 1, "rain" in none
+    assert rarity[vocab["altman"]] < rarity[vocab["shock"]] < rarity[vocab["rain"]]
+    assert np.isclose(rarity[vocab["shock"]], np.log1p(4 / 2))
+    weights = np.zeros(len(vocab), dtype=np.float32)
+    weights[[vocab["altman"], vocab["shock"]]] = 1.0  # "Was Altman's exit shocking?", equal idf
+    assert sentences.best_share(weights)[0] == 0.5  # plain shares: both chunks hold half
+    assert sentences.best_share(weights * rarity).argmax() == 1  # by rarity the fact's chunk wins
+
+
 def test_clauses_split_a_multi_part_question() -> None:
     assert clauses("Does the TechCrunch article say the app grew, while The Verge article says it shrank?") == [
         "Does the TechCrunch article say the app grew", "The Verge article says it shrank"]

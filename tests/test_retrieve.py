@@ -66,7 +66,7 @@ def test_a_question_with_no_known_word_still_returns_dense_results(seed_rag) -> 
     assert len(passages) == 3 and all(p.lexical_rank is None for p in passages)
 
 
-def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
+def test_spread_keeps_outlet_heads_in_order_and_penalises_repeated_articles() -> None:
     from rag.config import RetrieveSettings
     from rag.retrieve import _spread
 
@@ -77,7 +77,19 @@ def test_spread_keeps_outlet_heads_and_penalises_repeated_articles() -> None:
     spread = RetrieveSettings(article_penalty=0.6, max_per_article=3)
     assert _spread(fused, articles, [], 4, spread) == [0, 3, 1, 4]
     assert _spread(fused, articles, [4], 3, spread) == [4, 0, 3]
+    assert _spread(fused, articles, [4, 3], 3, spread) == [4, 3, 0]  # heads keep the order given
     assert _spread(fused, articles, [], 9, RetrieveSettings(max_per_article=1)) == [0, 3, 4]
+
+
+def test_clause_coverage_never_outranks_the_best_chunk_for_the_first_pick() -> None:
+    from rag.config import RetrieveSettings
+    from rag.retrieve import _spread
+
+    fused = np.array([2.3, 1.9, 1.4])
+    articles = np.array([0, 1, 2])
+    shares = np.array([[0.5, 0.4, 0.2], [0.4, 0.0, 1.0]])  # chunk 2 matches a short clause whole
+    settings = RetrieveSettings(coverage_weight=2.0, article_penalty=0.0)
+    assert _spread(fused, articles, [], 3, settings, shares) == [0, 2, 1]  # covered second, not first
 
 
 
