@@ -218,14 +218,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("ask", _cmd_ask, "answer a question from the articles, with cited sources")
     p.add_argument("question")
-    p.add_argument("-k", type=int, metavar="N", help="how many passages to search (default 5)")
+    p.add_argument("-k", type=int, metavar="N", help="how many passages the model reads (default 4)")
     p.add_argument("--json", action="store_true", help="print the answer, citations and passages as JSON")
     p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
     p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
 
     p = command("chat", _cmd_chat, "ask questions one after another, with follow-ups, in a terminal chat")
     p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
-    p.add_argument("-k", type=int, metavar="N", help="how many passages to search (default 5)")
+    p.add_argument("-k", type=int, metavar="N", help="how many passages the model reads (default 4)")
     p.add_argument("--model", metavar="fast|default|PATH", help="local model (default: default)")
 
     p = command("eval", _cmd_eval, "score retrieval and answers on a JSONL question set")

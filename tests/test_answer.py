@@ -105,6 +105,8 @@ def test_a_name_can_come_from_the_passage_when_the_quote_says_she() -> None:
 
 
 @pytest.mark.parametrize("raw, asks", [("[2] and [3]", True), ("[1], [2].", True), ("Ottawa and Toronto [2].", False),
+                                       ("[2] and [3] are being considered as locations.", True),
+                                       ("[2] The head of the ESM has said so.", False),
                                        ("It is 5% [1].", False), ("", False)])
 def test_an_answer_of_source_numbers_only_is_asked_again_in_words(raw: str, asks: bool) -> None:
     messages = [{"role": "user", "content": "Which cities?"}]
