@@ -44,6 +44,6 @@ def test_the_fast_model_on_llama_cpp_streams_and_answers_with_citations(seed_ind
     pieces = list(stream)
     assert len(pieces) > 1 and "".join(pieces).strip() == stream.answer.raw
     answer = stream.answer  # grounded like any other runtime's text: cited, with exact quotes
-    assert answer.answerable and [c.article_id for c in answer.citations] == ["member-states-are-seeking-to-use-the-structure"]
+    assert answer.answerable and {c.article_id for c in answer.citations} == {"member-states-are-seeking-to-use-the-structure"}
     for citation in answer.citations:
         assert rag.article(citation.article_id).text[citation.quote_start:citation.quote_end] == citation.quote
