@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -33,6 +34,8 @@ HELP = """Ask a question about the articles; follow-ups ("Where is it based?") a
 def run_chat(settings: Settings) -> int:
     """Open the index and the model, then answer questions from the terminal (or stdin, one per line)."""
     interactive = sys.stdin.isatty()
+    if interactive:  # Ctrl-C stops an answer even when started with SIGINT ignored (a script's `rag chat &`)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     rag = open_rag(settings, quiet=not interactive)
     chat = Chat(rag, interactive)
     chat.load_models()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -130,19 +129,11 @@ def test_terminal_session(index_dir: Path) -> None:
     chat.expect(_phrase("Ottawa and Toronto mulled as potential locations"))
     chat.expect_exact(prompt)
 
-    for question in ("What does the US National Defense Strategy say about Russia?",
-                     "What did Kaja Kallas say about a European army?"):
-        chat.sendline(question)
-        chat.expect(re.escape(question[-12:]) + r"\r+\n")  # the line as typed, echoed
-        chat.expect(r"\S")  # the first streamed piece: the model is writing
-        # the signal Ctrl-C sends, sent to the process itself: in some full test runs a ^C typed into the
-        # pty reached the chat only as a character, read at the next prompt
-        chat.kill(signal.SIGINT)
-        # "stopped", unless the answer ended before the interrupt was handled (then it meets the prompt)
-        if chat.expect_exact(["stopped", prompt]) == 0:
-            break
-    else:
-        pytest.fail("Ctrl-C never stopped an answer")
+    chat.sendline("What does the US National Defense Strategy say about Russia?")
+    chat.expect(r"about Russia\?\r+\n")  # the line as typed, echoed
+    chat.expect(r"\S")  # the first streamed piece: the model is writing
+    chat.sendintr()
+    chat.expect_exact("stopped")
     chat.expect_exact(prompt)
     assert "Sources" not in chat.before
 
