@@ -221,10 +221,18 @@ def unconfirmed(answer: Answer, reply: str, related: int = 3) -> Answer:
     otherwise the answer withheld, with its ``related`` closest articles."""
     if not re.match(r"\W*no\b", reply, re.I):
         return answer
-    closest = _distinct_articles(answer.passages)[:related]
-    return Answer(answer.question, _abstention(closest), False, passages=answer.passages, related=closest,
-                  sentences=answer.sentences, raw=answer.raw,
-                  reason="asked to check, the model found that the quote does not give this answer")
+    return withheld(answer.question, answer.passages, related, answer.raw, answer.sentences,
+                    "asked to check, the model found that the quote does not give this answer")
+
+
+def withheld(question: str, passages: list[Passage], related: int, raw: str, sentences: list[AnswerSentence],
+             reason: str) -> Answer:
+    """The "articles don't say" Answer: no citations, the ``related`` closest articles, and why."""
+    closest = _distinct_articles(passages)[:related]
+    text = f"{NOT_IN_ARTICLES[:-1]}: " + ("none of the articles answers this question." if closest
+                                          else "no article matches the question.")
+    return Answer(question, text, False, passages=passages, related=closest, sentences=sentences, reason=reason,
+                  raw=raw)
 
 
 def _source_block(n: int, passage: Passage, text: str) -> str:
@@ -243,13 +251,12 @@ class Grounder:
 
     def ground(self, question: str, raw: str, passages: list[Passage]) -> Answer:
         """Build the Answer for ``raw`` written from sources ``passages`` ([n] is passages[n-1])."""
-        related = _distinct_articles(passages)[: self.settings.related]
+        def withhold(reason: str, sentences: list[AnswerSentence] | None = None) -> Answer:
+            return withheld(question, passages, self.settings.related, raw, sentences or [], reason)
         if not passages:
-            return Answer(question, _abstention(related), False, passages=passages, related=related,
-                          reason="no passage matched the question", raw=raw)
+            return withhold("no passage matched the question")
         if _REFUSAL.search(raw) or not raw.strip():
-            return Answer(question, _abstention(related), False, passages=passages, related=related,
-                          reason="the model found no answer in the sources", raw=raw)
+            return withhold("the model found no answer in the sources")
         candidates = [(i, span) for i, p in enumerate(passages) for span in self._candidate_quotes(p)]
         texts = [self.article_text(passages[i].article_id)[s:e] for i, (s, e) in candidates]
         vectors = self.embed(texts)
@@ -276,9 +283,7 @@ class Grounder:
                 sentences.append(AnswerSentence(_with_marker(_strip_markers(piece), number), (number,), score,
                                                  score >= self.settings.min_support))
         if not sentences or not sentences[0].supported:
-            return Answer(question, _abstention(related), False, passages=passages, related=related,
-                          sentences=sentences, raw=raw,
-                          reason="the answer's main claim is not supported by the sources")
+            return withhold("the answer's main claim is not supported by the sources", sentences)
         kind = asked_for(question)
         keys = list(used)
 
@@ -286,9 +291,7 @@ class Grounder:
             index, (start, end) = keys[sentence.citations[0] - 1]
             return self.article_text(passages[index].article_id)[start:end], contexts[index]
         if kind and not any(gives(kind, question, x.text, *quote(x)) for x in sentences if x.supported):
-            return Answer(question, _abstention(related), False, passages=passages, related=related,
-                          sentences=sentences, raw=raw,
-                          reason=f"the answer gives no {kind} from the sources, and the question asks for one")
+            return withhold(f"the answer gives no {kind} from the sources, and the question asks for one", sentences)
         citations = [self._citation(n, passages[i], quote, score)
                      for n, ((i, quote), score) in enumerate(used.items(), 1)]
         text = " ".join(s.text if s.supported else f"{s.text} (unsupported)" for s in sentences)
@@ -420,9 +423,3 @@ def _distinct_articles(passages: list[Passage]) -> list[Passage]:
             seen.add(passage.article_id)
             out.append(passage)
     return out
-
-
-def _abstention(related: list[Passage]) -> str:
-    if not related:
-        return f"{NOT_IN_ARTICLES[:-1]}: no article matches the question."
-    return f"{NOT_IN_ARTICLES[:-1]}: none of the articles answers this question."
