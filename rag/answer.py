@@ -25,12 +25,14 @@ INSTRUCTIONS = ("Answer the question above in one short sentence, using only the
 # Asked, once, of a model that answered with source numbers only ("[2] and [3]").
 _MARKERS_AS_SUBJECT = re.compile(r"\W*(\[\s*\d+\s*\]\s*(,|and|&)?\s*)+(is|are|was|were|has|have|had|will)\b", re.I)
 IN_WORDS = "Write that answer in words, as one short sentence, with the source numbers in brackets."
-# The second look at an answer: the main claim's quote alone, the question and the claim, and a
-# yes/no question. Measured on the seed questions (1.5B): shown the whole passage instead of the quote,
-# it caught 3 of 6 answered unanswerable questions instead of 5.
+# The second look at an answer: the quotes of its supported sentences alone, the question and those
+# sentences, and a yes/no question. Measured on the seed questions (1.5B): shown the whole passage
+# instead of the quote, it caught 3 of 6 answered unanswerable questions instead of 5; shown only the
+# first sentence's quote, it said no to two-article answers whose other half was in the second quote.
 CONFIRM_SYSTEM = "You check whether a news source answers a question."
-CONFIRM = ("Source (from the article \"{title}\"):\n{quote}\n\nQuestion: {question}\nProposed answer: {claim}\n\n"
-           "Does the source state this answer to the question? Reply with yes or no.")
+CONFIRM_SOURCE = "Source{n} (from the article \"{title}\"):\n{quote}"
+CONFIRM = ("{sources}\n\nQuestion: {question}\nProposed answer: {claim}\n\n"
+           "{ask} this answer to the question? Reply with yes or no.")
 # No "say you don't know" line: measured on the seed questions with the 1.5B model, "if the sources do
 # not contain the answer, say ..." made it refuse 56 of 96 answerable questions, and even "only if none
 # of the sources is about the question, reply ..." refused 2 of the first 11 with the answer in the
@@ -205,14 +207,19 @@ def in_words(messages: list[dict[str, str]], raw: str) -> list[dict[str, str]] |
     return [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": IN_WORDS}]
 
 
-def confirmation(answer: Answer) -> list[dict[str, str]] | None:
-    """The messages that ask the model whether the quote of ``answer``'s first sentence gives that
-    sentence as the answer to the question (reply: yes or no); None for a withheld answer."""
-    if not answer.answerable or not answer.sentences or not answer.sentences[0].citations:
+def confirmation(answer: Answer, sentences: int = 3) -> list[dict[str, str]] | None:
+    """The messages that ask the model whether the quotes of ``answer``'s first ``sentences`` supported
+    sentences give those sentences as the answer to the question (reply: yes or no); None for a withheld
+    answer."""
+    claims = [s for s in answer.sentences if s.supported and s.citations][:sentences] if answer.answerable else []
+    if not claims:
         return None
-    citation = answer.citations[answer.sentences[0].citations[0] - 1]
-    user = CONFIRM.format(title=citation.title, quote=citation.quote, question=answer.question,
-                          claim=_strip_markers(answer.sentences[0].text))
+    cited = [answer.citations[n - 1] for n in dict.fromkeys(n for s in claims for n in s.citations)]
+    sources = "\n\n".join(CONFIRM_SOURCE.format(n=f" {i}" if len(cited) > 1 else "", title=c.title, quote=c.quote)
+                          for i, c in enumerate(cited, 1))
+    claim = " ".join(_strip_markers(s.text) for s in claims)
+    user = CONFIRM.format(sources=sources, question=answer.question, claim=claim,
+                          ask="Do the sources state" if len(cited) > 1 else "Does the source state")
     return [{"role": "system", "content": CONFIRM_SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -263,12 +270,19 @@ class Grounder:
         contexts = [f"{p.title}\n{p.text}" for p in passages]
         sentences, used = [], {}
         for text, numbers in _split_answer(raw, len(passages)):
+            # a marker cites an article: the quote may come from any of its passages ("According to [1],
+            # ... discarded because they led to endless wars": the reason is in the next passage, [2])
+            cited = {passages[n].article_id for n in numbers}
+            numbers = [n for n, p in enumerate(passages) if p.article_id in cited]
             best = self._best_support(question, text, numbers, candidates, texts, vectors, contexts)
             pieces = [(text, best)]
             if best is not None and len(_clauses(text)) > 1:
                 # "X is A, and Y is B" may join facts of two sources: cite each clause's own source when
-                # every clause is supported and they come from different passages (or the whole isn't)
-                clauses = [(c, self._best_support(question, c, numbers, candidates, texts, vectors, contexts))
+                # every clause is supported and they come from different passages (or the whole isn't).
+                # Once the whole answers the question, a clause may restate a fact the question gives
+                # ("X asked A and also questioned B"), so its own words, the question's included, count.
+                asked = question if best[2] < self.settings.min_support else ""
+                clauses = [(c, self._best_support(asked, c, numbers, candidates, texts, vectors, contexts))
                            for c in _clauses(text)]
                 if all(b and b[2] >= self.settings.min_support for _, b in clauses) and (
                         best[2] < self.settings.min_support or len({b[0] for _, b in clauses}) > 1):
@@ -397,9 +411,9 @@ def _split_answer(raw: str, n_sources: int) -> list[tuple[str, list[int]]]:
 
 
 def _clauses(sentence: str) -> list[str]:
-    """The clauses of a sentence that joins facts (", and ...", "; ...", ", while ..."), each keeping
+    """The clauses of a sentence that joins facts (", and ...", "; ...", ", while ...", " and also ..."), each keeping
     the comma or semicolon that ends it, so that joined with spaces they read as the sentence."""
-    parts = re.split(r"(?<=[,;])\s+(?=(?:and|while|whereas|but)\s)|(?<=;)\s+", sentence)
+    parts = re.split(r"(?<=[,;])\s+(?=(?:and|while|whereas|but)\s)|(?<=;)\s+|\s+(?=and also\s)", sentence)
     return [p for p in parts if _strip_markers(p)]
 
 

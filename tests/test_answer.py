@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import (INSTRUCTIONS, SYSTEM, Grounder, asked_for, build_messages, focus, gives, in_words,
-                        support_score)
+from rag.answer import (INSTRUCTIONS, SYSTEM, Grounder, asked_for, build_messages, confirmation, focus, gives,
+                        in_words, support_score, unconfirmed)
 from rag.config import AnswerSettings
 
 BANK_Q = "How much does the planned defense bank hope to raise?"
@@ -139,6 +139,57 @@ def test_a_sentence_joining_facts_of_two_articles_cites_each(grounder, seed_rag)
                            "$135 billion [2].")
     assert [c.article_id for c in answer.citations] == ["the-bloc-isnt-using-the-full-potential-of",
                                                        "member-states-are-seeking-to-use-the-structure"]
+
+
+def test_a_marker_cites_the_article_so_the_quote_may_come_from_its_next_passage(grounder, seed_rag) -> None:
+    question = ("Why does the new Pentagon strategy discard the doctrines of a rules-based world order and "
+                "nation-building through regime change?")
+    passages = seed_rag.search(question, k=4)
+    article = "america-narrows-its-focus-and-sharpens-its-claws"
+    first = next(n for n, p in enumerate(passages, 1) if p.article_id == article)
+    assert "exhausting wars" not in passages[first - 1].text  # the reason is in another passage of the article
+    answer = grounder.ground(question, f"According to [{first}], it discards them because they are treated as "
+                                       "failures that led to endless, exhausting wars such as Afghanistan.", passages)
+    assert answer.answerable and [c.article_id for c in answer.citations] == [article]
+    assert "endless, exhausting wars" in answer.citations[0].quote
+
+
+def test_a_sentence_adding_a_fact_with_and_also_cites_each_article(grounder, seed_rag) -> None:
+    question = ("Which Kremlin spokesman asked “How can you discuss anything with Kaja Kallas?” and also questioned "
+                "whether Kiev plans to attack the Zaporozhye nuclear plant?")
+    passages = seed_rag.search(question, k=4)
+    answer = grounder.ground(question, "According to [1], Dmitry Peskov asked \"How can you discuss anything with Kaja "
+                                       "Kallas?\" and also questioned whether Kiev plans to attack the Zaporozhye "
+                                       "nuclear plant.", passages)
+    assert answer.answerable and len(answer.sentences) == 2 and all(s.supported for s in answer.sentences)
+    assert {c.article_id for c in answer.citations} == {"the-top-eu-diplomat-has-said-brussels-has",
+                                                        "the-ukrainian-leader-has-vowed-not-to-give"}
+
+
+def test_the_second_look_shows_each_supported_sentence_with_its_quote(grounder, seed_rag, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    one = grounder.ground(BANK_Q, f"The bank aims to raise as much as $135 billion [{n}].", bank_passages)
+    system, user = confirmation(one)
+    assert system["role"] == "system" and user["content"].startswith("Source (from the article ")
+    assert f"{one.citations[0].quote}\n\nQuestion: {BANK_Q}\n" in user["content"]
+    assert "Proposed answer: The bank aims to raise as much as $135 billion.\n" in user["content"]
+    assert user["content"].endswith("Does the source state this answer to the question? Reply with yes or no.")
+    question = "Who is the director of the ESM, and how much does the DSRB aim to fundraise?"
+    two = grounder.ground(question, "The ESM's director is Pierre Gramegna, and the DSRB aims to fundraise as much "
+                                    "as $135 billion [1].", seed_rag.search(question, k=5))
+    user = confirmation(two)[1]["content"]
+    assert "Source 1 (from the article " in user and "Source 2 (from the article " in user
+    assert all(c.quote in user for c in two.citations) and "Do the sources state this answer" in user
+    assert "Proposed answer: The ESM's director is Pierre Gramegna, and the DSRB aims" in user
+
+
+def test_a_no_on_the_second_look_withholds_the_answer(grounder, bank_passages) -> None:
+    n = _bank_number(bank_passages)
+    answer = grounder.ground(BANK_Q, f"The bank aims to raise as much as $135 billion [{n}].", bank_passages)
+    assert unconfirmed(answer, "Yes.") is answer and unconfirmed(answer, "yes") is answer
+    no = unconfirmed(answer, "No.")
+    assert not no.answerable and not no.citations and no.related and "asked to check" in no.reason
+    assert confirmation(no) is None
 
 
 def test_a_second_unsupported_sentence_is_marked(grounder, bank_passages) -> None:
