@@ -65,6 +65,7 @@ class RetrieveSettings:
     sentence_weight: float = 2.0  # weight of the chunk's best single-sentence share of the question's idf
     clause_weight: float = 0.5  # the same for the best-matched clause of a multi-clause question
     rarity_pool: int = 200  # question words weigh by their rarity among these best chunks' sentences; 0: idf only
+    skip_repeated_sentences: bool = True  # a sentence found word for word in 2+ articles (boilerplate) matches nothing
     coverage_weight: float = 2.0  # bonus for matching a clause the chunks taken so far match less
     article_penalty: float = 0.2  # subtracted per chunk already taken from the same article
     max_per_article: int = 3

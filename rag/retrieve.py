@@ -77,7 +77,8 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
     names are boosted; chunks where one sentence holds most of the question, or of one of its
     clauses, gain (question words weighed by idf times their rarity among the sentences of the
-    ``rarity_pool`` best chunks so far); each named outlet (or date) gets its best article first
+    ``rarity_pool`` best chunks so far; sentences printed word for word in several articles match
+    nothing, ``skip_repeated_sentences``); each named outlet (or date) gets its best article first
     (``outlet_parts``), the one whose best sentence holds most of the question leading; the rest is
     filled greedily, each further chunk of an already chosen article paying ``article_penalty`` and
     chunks matching a clause not yet met gaining ``coverage_weight``.
@@ -104,10 +105,11 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     seen = lexical > 0
     seen[dense_ids] = True
     fused = np.where(allowed & seen, fused, -np.inf)
-    rarity = index.sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
+    sentences = index.sentences.distinct if settings.skip_repeated_sentences else index.sentences
+    rarity = sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
 
     def share(text: str) -> np.ndarray:  # per chunk: its best sentence's share of the text's words
-        return index.sentences.best_share(index.lexical.query_weights(text) * rarity)
+        return sentences.best_share(index.lexical.query_weights(text) * rarity)
 
     sentence = share(query)
     fused += settings.sentence_weight * sentence  # a chunk where one sentence holds most query words beats one
