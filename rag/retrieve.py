@@ -120,7 +120,8 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
         shares = np.array([share(c) for c in pieces])
         fused += settings.clause_weight * shares.max(axis=0)
         if settings.clause_lexical_weight:
-            fused += settings.clause_lexical_weight * np.where(allowed, _clause_bm25(index, pieces), 0.0)
+            texts = [catalog.content(c) for c in pieces] if settings.news_aware else pieces
+            fused += settings.clause_lexical_weight * np.where(allowed, _clause_bm25(index, texts), 0.0)
     heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
     heads.sort(key=lambda i: (-sentence[i], -fused[i]))  # the most direct match to the whole question first
     chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
@@ -166,9 +167,10 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
 
 
 def _clause_bm25(index: Index, pieces: list[str]) -> np.ndarray:
-    """Per chunk: its best BM25 score against one clause, each clause's scores divided by their
-    maximum. A chunk that matches one part of a multi-part question well (the fact it asks about)
-    is not drowned by chunks matching a few words of every part."""
+    """Per chunk: its best BM25 score against one of ``pieces`` (the clauses, without the outlets
+    and dates they name when news-aware: those are boosted apart), each piece's scores divided by
+    their maximum. A chunk that matches one part of a multi-part question well (the fact it asks
+    about) is not drowned by chunks matching a few words of every part."""
     best = np.zeros(len(index.chunks), dtype=np.float64)
     for piece in pieces:
         scores = index.lexical.scores(piece)

@@ -110,3 +110,9 @@ def test_each_mention_is_a_part_with_its_own_dates_and_dates_alone_make_parts() 
     meta = catalog.parse("What changed between the articles of 2023-10-02 and 2023-11-01?")
     assert [(p.publishers, p.dates) for p in meta.parts] == [(frozenset(), ("2023-10-02",)),
                                                              (frozenset(), ("2023-11-01",))]
+
+
+def test_content_leaves_out_the_outlets_and_dates_a_question_names() -> None:
+    catalog = _catalog()
+    text = catalog.content("the TechCrunch article of October 5, 2023 says the fortune grew, per The Verge")
+    assert text.split() == ["the", "article", "of", "says", "the", "fortune", "grew,", "per"]
