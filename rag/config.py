@@ -64,7 +64,9 @@ class RetrieveSettings:
     outlet_parts: bool = True  # each named outlet gets its best article into the top k
     sentence_weight: float = 2.0  # weight of the chunk's best single-sentence share of the question's idf
     clause_weight: float = 0.5  # the same for the best-matched clause of a multi-clause question
+    clause_lexical_weight: float = 0.25  # + this x the chunk's best BM25 for one clause / that clause's best BM25
     rarity_pool: int = 200  # question words weigh by their rarity among these best chunks' sentences; 0: idf only
+    skip_repeated_sentences: bool = True  # a sentence found word for word in 2+ articles (boilerplate) matches nothing
     coverage_weight: float = 2.0  # bonus for matching a clause the chunks taken so far match less
     article_penalty: float = 0.2  # subtracted per chunk already taken from the same article
     max_per_article: int = 3

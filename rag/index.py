@@ -67,8 +67,10 @@ class Index:
 
     @cached_property
     def sentences(self) -> SentenceIndex:
-        """The terms of each chunk's sentences, built on first use (about 1.5 s per 10k chunks)."""
-        return SentenceIndex.build([c.text for c in self.chunks], self.lexical.vocab)
+        """The terms of each chunk's sentences, built on first use (about 1.5 s per 10k chunks);
+        sentences found word for word in more than one article are marked ``repeated``."""
+        return SentenceIndex.build([c.text for c in self.chunks], self.lexical.vocab,
+                                   [c.article_id for c in self.chunks])
 
 
 def index_name(corpus_path: str | Path) -> str:

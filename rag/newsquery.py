@@ -137,8 +137,7 @@ class Catalog:
         outlet has one part per date it names. A one-word outlet name must be
         capitalised in the question ("Fortune", not "fortune").
         """
-        mentions = [m for m in (self._outlet.finditer(question) if self._outlet else ())
-                    if " " in m.group() or not m.group()[0].islower()]
+        mentions = self._mentions(question)
         dates = parse_dates(question)
         parts = []
         spans = clause_spans(question)
@@ -150,6 +149,20 @@ class Catalog:
         if not parts:
             parts = [Part(frozenset(), (d,), question) for d in dates]
         return QueryMeta(tuple(parts), dates)
+
+    def content(self, text: str) -> str:
+        """``text`` without the outlets and dates it names (as ``parse`` reads them): what it says
+        about the reported facts themselves. Outlet and date matches are boosted apart."""
+        for m in reversed(self._mentions(text)):
+            text = text[:m.start()] + " " + text[m.end():]
+        for pattern in (_ISO, _MONTH_FIRST, _DAY_FIRST, _MONTH_YEAR):
+            text = pattern.sub(" ", text)
+        return text
+
+    def _mentions(self, question: str) -> list[re.Match[str]]:
+        """Outlet names in ``question``; a one-word name only when capitalised ("Fortune", not "fortune")."""
+        return [m for m in (self._outlet.finditer(question) if self._outlet else ())
+                if " " in m.group() or not m.group()[0].islower()]
 
     def publisher_mask(self, publishers: Iterable[str]) -> np.ndarray:
         """Per chunk: True when its article's publisher is one of ``publishers``."""

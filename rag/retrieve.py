@@ -77,7 +77,9 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     Dense and BM25 scores are fused (``settings.fusion``); chunks of outlets and dates the question
     names are boosted; chunks where one sentence holds most of the question, or of one of its
     clauses, gain (question words weighed by idf times their rarity among the sentences of the
-    ``rarity_pool`` best chunks so far); each named outlet (or date) gets its best article first
+    ``rarity_pool`` best chunks so far; sentences printed word for word in several articles match
+    nothing, ``skip_repeated_sentences``), and so do chunks with a high BM25 score for one clause
+    (``clause_lexical_weight``); each named outlet (or date) gets its best article first
     (``outlet_parts``), the one whose best sentence holds most of the question leading; the rest is
     filled greedily, each further chunk of an already chosen article paying ``article_penalty`` and
     chunks matching a clause not yet met gaining ``coverage_weight``.
@@ -104,18 +106,22 @@ def search(index: Index, embedder: Embedder, query: str, k: int, settings: Retri
     seen = lexical > 0
     seen[dense_ids] = True
     fused = np.where(allowed & seen, fused, -np.inf)
-    rarity = index.sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
+    sentences = index.sentences.distinct if settings.skip_repeated_sentences else index.sentences
+    rarity = sentences.rarity(_top(fused, settings.rarity_pool)) if settings.rarity_pool else 1.0
 
     def share(text: str) -> np.ndarray:  # per chunk: its best sentence's share of the text's words
-        return index.sentences.best_share(index.lexical.query_weights(text) * rarity)
+        return sentences.best_share(index.lexical.query_weights(text) * rarity)
 
     sentence = share(query)
     fused += settings.sentence_weight * sentence  # a chunk where one sentence holds most query words beats one
     shares = None  # per clause of a multi-clause question, per chunk: its best sentence's share
-    pieces = clauses(query) if settings.clause_weight or settings.coverage_weight else []
+    pieces = clauses(query) if settings.clause_weight or settings.coverage_weight or settings.clause_lexical_weight else []
     if len(pieces) > 1:
         shares = np.array([share(c) for c in pieces])
         fused += settings.clause_weight * shares.max(axis=0)
+        if settings.clause_lexical_weight:
+            texts = [catalog.content(c) for c in pieces] if settings.news_aware else pieces
+            fused += settings.clause_lexical_weight * np.where(allowed, _clause_bm25(index, texts), 0.0)
     heads = _outlet_heads(index, meta, fused) if settings.outlet_parts else []
     heads.sort(key=lambda i: (-sentence[i], -fused[i]))  # the most direct match to the whole question first
     chosen = _spread(fused, catalog.chunk_article, heads, k, settings, shares)
@@ -158,6 +164,19 @@ def _fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, 
         spread = scores.max() - scores.min()
         fused[dense_ids] += settings.dense_weight * ((scores - scores.min()) / spread if spread > 0 else 1.0)
     return fused
+
+
+def _clause_bm25(index: Index, pieces: list[str]) -> np.ndarray:
+    """Per chunk: its best BM25 score against one of ``pieces`` (the clauses, without the outlets
+    and dates they name when news-aware: those are boosted apart), each piece's scores divided by
+    their maximum. A chunk that matches one part of a multi-part question well (the fact it asks
+    about) is not drowned by chunks matching a few words of every part."""
+    best = np.zeros(len(index.chunks), dtype=np.float64)
+    for piece in pieces:
+        scores = index.lexical.scores(piece)
+        if scores.max() > 0:
+            best = np.maximum(best, scores / scores.max())
+    return best
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:

@@ -82,6 +82,20 @@ def test_rarity_favours_the_words_few_candidate_sentences_hold() -> None:
     assert sentences.best_share(weights * rarity).argmax() == 1  # by rarity the fact's chunk wins
 
 
+def test_sentences_printed_in_several_articles_match_nothing() -> None:
+    boiler = "Sam Bankman-Fried, the founder of FTX, is on trial for seven counts of fraud."
+    texts = [f"{boiler} The jury heard from Ellison.", f"The trial began. {boiler}", f"{boiler} Jurors met."]
+    vocab = {t: n for n, t in enumerate(sorted({t for x in texts for t in tokenize(x)}))}
+    sentences = SentenceIndex.build(texts, vocab, groups=["a", "a", "b"])
+    assert sentences.repeated.tolist() == [True, False, False, True, True, False]
+    weights = np.zeros(len(vocab), dtype=np.float32)
+    weights[[vocab["fraud"], vocab["trial"]]] = 1.0
+    assert sentences.best_share(weights).tolist() == [1.0, 1.0, 1.0]
+    assert sentences.distinct.best_share(weights).tolist() == [0.0, 0.5, 0.0]  # only "The trial began." is left
+    assert not SentenceIndex.build(texts, vocab).repeated.any()  # no articles given: nothing is repeated
+    assert not SentenceIndex.build(texts[:2], vocab, groups=["a", "a"]).repeated.any()  # twice in one article: kept
+
+
 def test_clauses_split_a_multi_part_question() -> None:
     assert clauses("Does the TechCrunch article say the app grew, while The Verge article says it shrank?") == [
         "Does the TechCrunch article say the app grew", "The Verge article says it shrank"]
@@ -96,3 +110,9 @@ def test_each_mention_is_a_part_with_its_own_dates_and_dates_alone_make_parts() 
     meta = catalog.parse("What changed between the articles of 2023-10-02 and 2023-11-01?")
     assert [(p.publishers, p.dates) for p in meta.parts] == [(frozenset(), ("2023-10-02",)),
                                                              (frozenset(), ("2023-11-01",))]
+
+
+def test_content_leaves_out_the_outlets_and_dates_a_question_names() -> None:
+    catalog = _catalog()
+    text = catalog.content("the TechCrunch article of October 5, 2023 says the fortune grew, per The Verge")
+    assert text.split() == ["the", "article", "of", "says", "the", "fortune", "grew,", "per"]

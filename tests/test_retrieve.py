@@ -124,3 +124,16 @@ def test_every_named_outlet_and_date_gets_an_article_into_the_top_k(tmp_path) ->
     assert "Coast Weekly" in [p.publisher for p in search(rag.index, rag.embedder, question, 2, plain)]
     dated = rag.search("What did the ferry union say about the ferry crossings on October 9, 2023?", k=1)
     assert dated[0].date == "2023-10-09"
+
+
+def test_clause_bm25_is_each_chunks_best_match_to_one_clause(seed_rag) -> None:
+    from rag.retrieve import _clause_bm25
+
+    pieces = ["the planned defense bank hopes to raise money", "who runs the GORKI think tank"]
+    best = _clause_bm25(seed_rag.index, pieces)
+    per_clause = [seed_rag.index.lexical.scores(p) for p in pieces]
+    assert best.max() == 1.0 and best.min() >= 0.0
+    for scores in per_clause:  # each clause's best chunk scores 1
+        assert best[int(np.argmax(scores))] == 1.0
+    assert np.allclose(best, np.maximum(*(s / s.max() for s in per_clause)))
+    assert not _clause_bm25(seed_rag.index, ["zzzz qqqq"]).any()
