@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+import numpy as np
 
 from rag.answer import Answer, Grounder, build_messages, confirmation, focus, in_words, unconfirmed
 from rag.config import Settings
@@ -115,14 +117,15 @@ class AnswerStream:
         started = time.perf_counter()
         self.passages = rag.search(self.question, k=self.k, filters=self.filters)
         retrieved = time.perf_counter()
-        grounder = Grounder(rag.settings.answer, rag.embedder.encode, lambda i: rag.article(i).text)
+        encode = encoded_once(rag.embedder.encode)  # focus and the Grounder embed the same sentences
+        grounder = Grounder(rag.settings.answer, encode, lambda i: rag.article(i).text)
         pieces: list[str] = []
         first = None
         used = self.passages
         if self.passages:
             generator = rag.generator
             budget = generator.context_window - rag.settings.generate.max_new_tokens
-            excerpts = focus(self.question, self.passages, rag.embedder.encode, rag.settings.answer.excerpt_sentences)
+            excerpts = focus(self.question, self.passages, encode, rag.settings.answer.excerpt_sentences)
             messages, used = build_messages(self.question, self.passages, generator.count_chat_tokens, budget,
                                             excerpts)
             for piece in generator.stream(messages):
@@ -139,9 +142,21 @@ class AnswerStream:
         check = confirmation(answer) if rag.settings.answer.confirm and checks_answers(rag.settings.generate.model) \
             else None
         if check:  # a second look by the model: does the main claim's quote give this answer?
-            reply = rag.generator.generate(check, max_new_tokens=2)
+            reply = rag.generator.generate(check, max_new_tokens=1)  # "Yes" / "No" is one token
             answer = unconfirmed(answer, reply, rag.settings.answer.related)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,
                           "total_s": done - started}
         self.answer = rag.last_answer = answer
+
+
+def encoded_once(encode: Callable[[list[str]], np.ndarray]) -> Callable[[list[str]], np.ndarray]:
+    """``encode`` remembering its vectors: a text seen before is not embedded again."""
+    seen: dict[str, np.ndarray] = {}
+
+    def encode_once(texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in seen]
+        if missing:
+            seen.update(zip(missing, encode(missing)))
+        return np.stack([seen[t] for t in texts]) if texts else encode(texts)
+    return encode_once

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import RAG, RagError, Settings
@@ -123,3 +124,19 @@ def test_instructions_inside_an_article_do_not_change_behaviour(tmp_path: Path) 
     assert "PWNED" not in answer.text.upper()
     assert answer.answerable and answer_correct(answer.text, ["4.2 million euros"])
     assert [c.article_id for c in answer.citations] == ["harbour-bridge-reopens"]
+
+
+def test_each_text_is_embedded_once_per_answer() -> None:
+    from rag.engine import encoded_once
+
+    calls: list[list[str]] = []
+
+    def encode(texts: list[str]):  # noqa: ANN202
+        calls.append(list(texts))
+        return np.array([[len(t), 1.0] for t in texts])
+    once = encoded_once(encode)
+    first = once(["a", "bb", "a"])
+    second = once(["bb", "ccc"])
+    assert calls == [["a", "bb"], ["ccc"]]  # a repeated or already seen text is not embedded again
+    assert first.tolist() == [[1, 1], [2, 1], [1, 1]] and second.tolist() == [[2, 1], [3, 1]]
+    assert once([]).shape[0] == 0
