@@ -242,3 +242,17 @@ def test_excerpts_keep_the_sentences_that_answer_and_mark_gaps(bank_passages, se
     assert focus(BANK_Q, bank_passages, seed_rag.embedder.encode, sentences=0) == [p.text for p in bank_passages]
     messages, _ = build_messages(BANK_Q, bank_passages, lambda msgs: 100, 1000, excerpts)
     assert excerpts[n - 1] in messages[1]["content"] and bank_passages[n - 1].text not in messages[1]["content"]
+
+
+def test_a_list_ending_in_and_is_one_claim_with_one_citation(grounder, seed_rag) -> None:
+    # the DSRB sentence is in two overlapping chunks; "..., lending, and bond mechanics" is one fact
+    question = "What is the DSRB?"
+    passages = seed_rag.search(question, k=4)
+    holding = [n for n, p in enumerate(passages, 1) if "bond mechanics" in p.text]
+    assert len(holding) >= 2
+    raw = ("The DSRB is a new bank designed to help countries reach the 5% threshold by counting paid-in capital "
+           f"toward the target and by using private funding, lending, and bond mechanics. [{holding[-1]}]")
+    answer = grounder.ground(question, raw, passages)
+    assert answer.answerable and len(answer.citations) == 1 and len(answer.sentences) == 1
+    assert answer.text.endswith("lending, and bond mechanics [1].")
+    assert answer.citations[0].passage == passages[holding[0] - 1].text  # the first passage holding the quote
