@@ -423,8 +423,8 @@ def _split_answer(raw: str, n_sources: int) -> list[tuple[str, list[int]]]:
 
 
 def _clauses(sentence: str) -> list[str]:
-    """The clauses of a sentence that joins facts (", and ...", "; ...", ", while ...", " and also ..."), each keeping
-    the comma or semicolon that ends it, so that joined with spaces they read as the sentence."""
+    """The clauses of a sentence that joins facts (", and ...", "; ...", ", while ...", " and also ..."),
+    each keeping the comma or semicolon that ends it, so that joined with spaces they read as the sentence."""
     parts = re.split(r"(?<=[,;])\s+(?=(?:and|while|whereas|but)\s)|(?<=;)\s+|\s+(?=and also\s)", sentence)
     return [p for p in parts if _strip_markers(p)]
 

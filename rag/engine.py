@@ -141,7 +141,7 @@ class AnswerStream:
         answer = grounder.ground(self.question, "".join(pieces).strip(), used)
         check = confirmation(answer) if rag.settings.answer.confirm and checks_answers(rag.settings.generate.model) \
             else None
-        if check:  # a second look by the model: does the main claim's quote give this answer?
+        if check:  # a second look by the model: do the answer's quotes give this answer?
             reply = rag.generator.generate(check, max_new_tokens=1)  # "Yes" / "No" is one token
             answer = unconfirmed(answer, reply, rag.settings.answer.related)
         done = time.perf_counter()
