@@ -91,7 +91,7 @@ class AnswerSettings:
     k: int = 4  # passages given to the model (each ~125 prompt tokens, ~1.3 s of prefill on 2 cores)
     excerpt_sentences: int = 2  # per passage, the most relevant sentences shown (+ the next); 0: all
     min_support: float = 0.5  # a sentence whose best quote scores lower is unsupported
-    confirm: bool = True  # ask the model whether the main claim's quote gives that answer (models that can)
+    confirm: bool = True  # ask the model whether the answer's quotes give that answer (models that can)
     related: int = 3  # closest articles listed when the articles don't answer
 
 
