@@ -1,4 +1,4 @@
-# `make chat` sets everything up and starts the chat over seeds/; `make test` runs the tests.
+# `make chat` sets everything up and starts the chat over seeds/; `make test` runs the linter and every test.
 # Both are quick to re-run: the venv is reinstalled only when pyproject.toml changes, and the
 # index only re-embeds articles that changed.
 PYTHON ?= python3
@@ -6,13 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test index clean
+.PHONY: chat test quick lint index clean
 
 chat: $(STAMP)
 	$(BIN)/rag chat seeds
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -q
+
+quick: $(STAMP)  # the tests that need no answering model (about half a minute)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check rag eval tests
 
 index: $(STAMP)
 	$(BIN)/rag index seeds
@@ -20,7 +26,7 @@ index: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[models,dev]'
 	touch $(STAMP)
 
 clean:

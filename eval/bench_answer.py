@@ -23,9 +23,10 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import RAG, Settings, llamacpp  # noqa: E402
+from rag import RAG, Settings  # noqa: E402
 from rag.evaluate import load_questions  # noqa: E402
-from rag.metrics import percentile  # noqa: E402
+from rag.evaluate.metrics import percentile  # noqa: E402
+from rag.generate.registry import installed  # noqa: E402
 
 
 def bench(model: str, runtime: str, questions: list[str], index_dir: str) -> dict[str, float]:
@@ -61,7 +62,7 @@ def main() -> None:
     questions = [q.question for q in load_questions(ROOT / "eval" / "seeds.jsonl")[0]]
     step = max(1, len(questions) // args.limit)
     sample = questions[::step][: args.limit]
-    runtimes = [r for r in args.runtimes if r != "llama-cpp" or llamacpp.available()]
+    runtimes = [r for r in args.runtimes if installed(r)]
     rows = [(model, runtime) for runtime in runtimes for model in args.models]
     results = {row: bench(*row, sample, args.index_dir) for row in rows}
     table = Table(title=f"answer latency over {len(sample)} seed questions (2 cores, greedy; seconds)")

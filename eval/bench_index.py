@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from rag.metrics import percentile  # noqa: E402
+from rag.evaluate.metrics import percentile  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "multihop-rag"
 FLAT_BUDGET_MS = 10.0  # exact search is fine while one query's flat search stays under this (p95)
@@ -218,7 +218,8 @@ def faiss_bench(label: str, base: Any, queries: Any, depth: int, ef_values: tupl
     import faiss
     import numpy as np
 
-    from rag.index import HNSW_EF_CONSTRUCTION, HNSW_M
+    from rag.config import IndexSettings
+    from rag.index.ann import build_faiss, faiss_params
 
     base = np.ascontiguousarray(base, dtype=np.float32)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
@@ -231,9 +232,7 @@ def faiss_bench(label: str, base: Any, queries: Any, depth: int, ef_values: tupl
     flat.add(base)
     out["flat_build_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    hnsw.add(base)
+    hnsw = build_faiss(base, faiss_params(n, IndexSettings(flat_max_vectors=0)))  # the index's own HNSW build
     out["hnsw_build_s"] = time.perf_counter() - t0
 
     truth = flat.search(queries, depth)[1]
@@ -337,12 +336,12 @@ def recommend(sweep: list[dict[str, Any]], budget_ms: float = FLAT_BUDGET_MS) ->
     if not points:
         return {}
     threshold = points[-1][0] if points[-1][1] <= budget_ms else 0
-    for (n1, l1), (n2, l2) in zip(points, points[1:]):
-        if l1 <= budget_ms < l2:
-            threshold = n1 + (n2 - n1) * (budget_ms - l1) / (l2 - l1)
+    for (n1, ms1), (n2, ms2) in zip(points, points[1:]):
+        if ms1 <= budget_ms < ms2:
+            threshold = n1 + (n2 - n1) * (budget_ms - ms1) / (ms2 - ms1)
             break
     return {"budget_ms": budget_ms, "flat_max_vectors": int(threshold // 10_000 * 10_000),
-            "sweep": [(n, round(l, 2)) for n, l in points]}
+            "sweep": [(n, round(ms, 2)) for n, ms in points]}
 
 
 def _print_corpus(results: list[dict[str, Any]]) -> None:
@@ -361,7 +360,8 @@ def _print_corpus(results: list[dict[str, Any]]) -> None:
     row("raw encode bf16 (same texts)", lambda r: f"{r['raw']['bf16']['texts_per_s']:.1f} texts/s")
     row("raw encode fp32 (same texts)", lambda r: f"{r['raw']['fp32']['texts_per_s']:.1f} texts/s")
     row("build / raw-encode (bf16)", lambda r: f"{r['chunks_per_s'] / r['raw']['bf16']['texts_per_s']:.2f}")
-    row("raw fp32 / raw bf16 speed", lambda r: f"{r['raw']['fp32']['texts_per_s'] / r['raw']['bf16']['texts_per_s']:.2f}")
+    row("raw fp32 / raw bf16 speed",
+        lambda r: f"{r['raw']['fp32']['texts_per_s'] / r['raw']['bf16']['texts_per_s']:.2f}")
     row("cosine bf16 vs fp32 mean/min",
         lambda r: f"{r['raw']['bf16_vs_fp32_cosine']['mean']:.4f} / {r['raw']['bf16_vs_fp32_cosine']['min']:.4f}")
     row("index size on disk", lambda r: f"{r['size_mb']:.1f} MB")
@@ -415,8 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n_queries = args.queries or (50 if args.quick else 200)
     corpora = [] if args.faiss_only else ["seeds", "multihop"] if args.corpus == "both" else [args.corpus]
-    from rag.index import HNSW_EF_SEARCH
     from rag.config import RetrieveSettings
+    from rag.index.ann import HNSW_EF_SEARCH
 
     settings = _settings()
     rs: RetrieveSettings = settings.retrieve

@@ -4,7 +4,7 @@ Reads ``corpus.json`` and ``MultiHopRAG.json`` from the shared benchmark folder 
 repo), opens or builds the index with ``RAG.open`` and runs ``rag.search(query, k)`` for every non-null
 query. Reports, overall and per question type:
 
-* the official chunk-level Hits@4, Hits@10, MRR@10 and MAP@10 (``rag.metrics.multihop_chunk_scores`` on
+* the official chunk-level Hits@4, Hits@10, MRR@10 and MAP@10 (``multihop_chunk_scores`` below, on
   the passages' ``.text``; see the benchmark README for the exact definitions);
 * article-level recall@10 (share of a query's gold evidence articles, identified by url, that have a
   passage in the top k) and all-gold-articles@10 (share of queries with every gold article in the top k);
@@ -27,11 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python eval/multihop.py` puts eval/ first on the path, not the repo
@@ -40,9 +42,15 @@ if str(ROOT) not in sys.path:  # `python eval/multihop.py` puts eval/ first on t
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from rag.metrics import (  # noqa: E402
-    all_at_k, dedupe, mean, multihop_chunk_scores, official_lenient_correct, percentile, recall_at_k,
-    strict_exact_match)
+from rag.evaluate.metrics import (  # noqa: E402
+    all_at_k,
+    dedupe,
+    grouped,
+    mean,
+    normalize_answer,
+    percentile,
+    recall_at_k,
+)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "multihop-rag"  # ../shared/... from the repo root
 CORPUS_FILE = "corpus.json"
@@ -114,6 +122,59 @@ def paper_best_rows(data_dir: str | Path = DEFAULT_DATA) -> dict[str, dict[str, 
     return out
 
 
+# --------------------------------------------------------------------------- the official rules
+
+
+def official_lenient_correct(prediction: str, gold: str) -> bool:
+    """MultiHop-RAG qa_evaluate.py rule: any shared lowercased whitespace token after answer extraction."""
+    if "The answer" in prediction:
+        match = re.search(r'The answer to the question is "(.*?)"', prediction)
+        prediction = match.group(1) if match else prediction
+    return bool(set(prediction.lower().split()) & set(gold.lower().split()))
+
+
+def strict_exact_match(prediction: str, gold: str) -> bool:
+    """Normalised equality after dropping a leading 'the answer (to the question) is' and a trailing period."""
+    prediction = re.sub(r"^\s*the answer(?: to the question)? is\b\s*:?", "", prediction.strip(), flags=re.I)
+    prediction = prediction.strip().removesuffix(".")
+    gold_norm = normalize_answer(gold.strip().removesuffix("."))
+    return bool(gold_norm) and normalize_answer(prediction) == gold_norm
+
+
+def _squash(text: str) -> str:
+    """Remove spaces and newlines only, exactly as the official retrieval_evaluate.py does."""
+    return text.replace(" ", "").replace("\n", "")
+
+
+def multihop_chunk_scores(chunks: list[str], facts: list[str], k: int = 10) -> dict[str, float]:
+    """MultiHop-RAG retrieval_evaluate.py scores for one query; map@10 is the paper's non-standard AP."""
+    # A chunk is a hit when any squashed fact is a substring of it.  AP adds, at each hit rank r, the number of
+    # facts first found in that chunk divided by r, then divides by min(#facts, cutoff): a chunk holding two facts
+    # counts twice and a hit that only repeats found facts adds nothing.  k is the cutoff; 10 reproduces the script.
+    # Empty `facts` (a ZeroDivisionError in the script) scores all zeros.
+    scores = {"hits@4": 0.0, "hits@10": 0.0, "mrr@10": 0.0, "map@10": 0.0}
+    gold = [_squash(fact) for fact in facts]
+    if not gold or k <= 0:
+        return scores
+    found: list[str] = []
+    ap_sum = 0.0
+    for rank, chunk in enumerate(chunks[:k], 1):
+        text = _squash(chunk)
+        if not any(fact in text for fact in gold):
+            continue
+        scores["hits@10"] = 1.0
+        scores["hits@4"] = max(scores["hits@4"], float(rank <= 4))
+        scores["mrr@10"] = scores["mrr@10"] or 1.0 / rank
+        new = 0
+        for fact in gold:  # a fact listed twice counts once, like the script's find_gold list
+            if fact in text and fact not in found:
+                found.append(fact)
+                new += 1
+        ap_sum += new / rank
+    scores["map@10"] = ap_sum / min(len(gold), k)
+    return scores
+
+
 # --------------------------------------------------------------------------- per-query scoring
 
 
@@ -146,11 +207,7 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
         out["latency_p50_ms"] = percentile(lat, 50)
         out["latency_p95_ms"] = percentile(lat, 95)
         return out
-
-    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in records:
-        by_type[r["type"]].append(r)
-    return {"all": block(records), "by_type": {t: block(rows) for t, rows in sorted(by_type.items())}}
+    return grouped(records, block)
 
 
 # --------------------------------------------------------------------------- answer scoring (for LLM runs)
@@ -168,7 +225,7 @@ def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     Each record needs ``prediction`` (the model output), ``answer`` (gold; ``gold`` also accepted) and
     ``question_type`` (``type`` also accepted). Lenient is qa_evaluate.py's rule (any shared lowercased
     whitespace token, after extracting ``The answer to the question is "..."``); strict is
-    ``rag.metrics.strict_exact_match``. A null query counts as correct, under both, exactly when the
+    ``strict_exact_match``. A null query counts as correct, under both, exactly when the
     prediction is an abstention (contains "insufficient information" or "the articles don't say",
     case-insensitive). Returns ``{"all": {...}, "non_null": {...}, "by_type": {type: {...}}}`` where each
     block has ``n``, ``lenient``, ``strict`` and ``abstained`` (share of predictions that abstain).
@@ -234,6 +291,7 @@ def fact_coverage(rag: Any, queries: list[dict[str, Any]]) -> dict[str, float]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Open the index, search every query of the split, score; returns the report dict."""
     from rag import RAG, Settings
+    from rag.app.console import reporter
 
     data = Path(args.data)
     settings = Settings.load().replace(**dict(_parse_override(s) for s in args.set or []))
@@ -245,13 +303,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"{len(queries)} non-null in split [bold]{args.split}[/bold]"
                   + (f" (limit {args.limit})" if args.limit else ""))
     started = time.perf_counter()
-    if args.lexical_only:
-        if settings.retrieve.dense_weight:
-            raise SystemExit("--lexical-only needs --set retrieve.dense_weight=0 (there are no vectors)")
-        rag = lexical_rag(data / CORPUS_FILE, settings)
-    else:
-        rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
-                       progress=not args.quiet)
+    rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
+                   reporter=reporter(args.quiet))
     open_s = time.perf_counter() - started
     for problem in rag.problems:
         console.print(f"[yellow]skipped[/yellow] {problem}")
@@ -302,31 +355,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     _print_report(report)
     return report
-
-
-def lexical_rag(corpus_file: Path, settings: Any) -> Any:
-    """A RAG over ``corpus_file`` with chunks and BM25 only, built in memory without embedding: for
-    lexical variants at a chunking too costly to embed here. Dense search finds nothing, so only
-    ``retrieve.dense_weight = 0`` is meaningful."""
-    import faiss
-    import numpy as np
-
-    from rag import RAG
-    from rag.chunking import chunk_article
-    from rag.corpus import load_corpus
-    from rag.embed import Embedder
-    from rag.index import Index
-    from rag.lexical import LexicalIndex
-
-    corpus = load_corpus(corpus_file)
-    embedder = Embedder(settings.index)
-    chunks = [c for a in corpus.articles for c in chunk_article(a, settings.chunk, embedder.count_tokens_batch)]
-    embedder.encode_query = lambda text: np.zeros(embedder.dimension, dtype=np.float32)
-    manifest = {"faiss": {"type": "none (lexical only)"}, "embedder": None}
-    index = Index(Path(f"(in memory: {corpus_file})"), manifest, {a.id: a for a in corpus.articles}, chunks,
-                  np.zeros((0, embedder.dimension), np.float32), faiss.IndexFlatIP(embedder.dimension),
-                  LexicalIndex.build([c.indexed_text for c in chunks]))
-    return RAG(index, embedder, settings, problems=corpus.problems)
 
 
 def _parse_override(text: str) -> tuple[str, str]:
@@ -419,8 +447,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=INDEX_NAME, help="index folder name inside --index-dir")
     parser.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                         help="settings override, e.g. --set chunk.target_tokens=190 (repeatable)")
-    parser.add_argument("--lexical-only", action="store_true",
-                        help="chunk and BM25-index in memory, no embedding (needs retrieve.dense_weight=0)")
     parser.add_argument("--out", help="write the JSON report (metrics and per-query records) here")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)

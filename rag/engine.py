@@ -1,56 +1,71 @@
-"""The RAG object: open (or build) the index of a corpus, then search it."""
+"""The RAG object: open (or build) the index of a corpus, search it, and answer questions from it."""
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator
 
-import numpy as np
-
-from rag.answer import Answer, Grounder, build_messages, confirmation, focus, in_words, unconfirmed
+from rag.answer import Answer, Answerer
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
-from rag.errors import RagError
+from rag.errors import CorpusError, IndexingError, QuestionError, RagError
+from rag.generate import Generator, load_generator
 from rag.index import Index, IndexReport, open_index
-from rag.models import checks_answers
-from rag.retrieve import Filters, Passage, search
+from rag.progress import Reporter
+from rag.retrieve import Filters, Passage, Retriever
 
 DEFAULT_INDEX_DIR = "embeddings"
 
 
 class RAG:
-    """A corpus with its up-to-date index. Use ``RAG.open(path)``; also a context manager."""
+    """A corpus with its up-to-date index and, on first use, its answering model.
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings,
-                 report: IndexReport | None = None, problems: list[Problem] | None = None,
-                 progress: bool = False) -> None:
+    Use ``RAG.open(path)``; ``generator=`` gives it a model of your own (anything with the
+    ``rag.generate.Generator`` methods). Nothing about one question is kept for the next.
+    """
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings, report: IndexReport | None = None,
+                 problems: list[Problem] | None = None, generator: Generator | None = None,
+                 reporter: Reporter | None = None) -> None:
+        """Wrap a loaded index; ``reporter`` receives progress of slow steps (model preparation and loading)."""
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.report = report or IndexReport()
         self.problems = problems or []
-        self.progress = progress  # show progress and spinners (index build, model loading)
-        self._generator = None
-        self._generator_key: tuple[str, str] | None = None
-        self.last_answer: Answer | None = None
+        self.reporter = reporter
+        self._generator = generator
+        self.retriever = Retriever(index, embedder, settings.retrieve)
 
     @classmethod
-    def open(cls, corpus: str | Path, index_dir: str | Path = DEFAULT_INDEX_DIR,
-             settings: Settings | None = None, name: str | None = None, progress: bool = False) -> RAG:
+    def open(cls, corpus: str | os.PathLike[str], index_dir: str | os.PathLike[str] = DEFAULT_INDEX_DIR,
+             settings: Settings | None = None, name: str | None = None, generator: Generator | None = None,
+             reporter: Reporter | None = None) -> RAG:
         """Read ``corpus`` (file or folder), then load its index from ``index_dir``, updating it.
 
         Only new or edited articles are embedded. Skipped input is listed in ``.problems`` and
-        what the index update did in ``.report``. Raises RagError when nothing can be indexed.
-        ``progress`` shows progress bars and spinners on stderr (index build, model preparation and
-        loading); the library is quiet by default.
+        what the index update did in ``.report``. Raises CorpusError when nothing can be indexed.
+        ``reporter`` receives progress events (reading, chunking, embedding, writing, model
+        preparation); the library itself prints nothing.
         """
+        corpus, index_dir = _path(corpus, "corpus", CorpusError), _path(index_dir, "index_dir", IndexingError)
         settings = settings or Settings.load()
-        loaded = load_corpus(corpus)
+        loaded = load_corpus(corpus, reporter)
         embedder = Embedder(settings.index)
-        index, report = open_index(loaded, index_dir, settings, embedder, name=name, progress=progress)
-        return cls(index, embedder, settings, report, loaded.problems, progress)
+        index, report = open_index(loaded, index_dir, settings, embedder, name=name, report=reporter)
+        return cls(index, embedder, settings, report, loaded.problems, generator, reporter)
+
+    def using(self, settings: Settings | None = None, generator: Generator | None = None) -> RAG:
+        """A RAG over the same index with other answer settings or another model; this one is unchanged
+        (the chat's ``/model`` switches this way). The index, chunking and embedder stay as they are."""
+        settings = settings or self.settings
+        same_model = (settings.generate == self.settings.generate)
+        model = generator or (self._generator if same_model else None)
+        return RAG(self.index, self.embedder, settings, self.report, self.problems, model, self.reporter)
 
     @property
     def articles(self) -> list[Article]:
@@ -63,39 +78,49 @@ class RAG:
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
         """The ``k`` passages that best match ``question``, best first."""
-        k = self.settings.retrieve.k if k is None else k
-        return search(self.index, self.embedder, question, k, self.settings.retrieve, filters)
+        question = self._question(question)
+        return self.retriever.search(question, _k(k, self.settings.retrieve.k), filters)
 
     @property
-    def generator(self):  # noqa: ANN201
-        """The local model named by ``settings.generate.model``, loaded on first use.
-
-        When the setting names another model, that one is loaded and replaces the current one only
-        once it has loaded, so a failed switch (missing package, bad path) keeps the model in use."""
-        key = (self.settings.generate.model, self.settings.generate.runtime)
-        if self._generator is None or self._generator_key != key:
-            from rag.generate import load_generator
-
-            self._generator = load_generator(self.settings.generate.model, self.settings.generate, self.progress)
-            self._generator_key = key
+    def generator(self) -> Generator:
+        """The answering model: the one given to ``RAG(generator=...)``, or the one named by
+        ``settings.generate`` (prepared once and loaded on first use)."""
+        if self._generator is None:
+            self._generator = load_generator(self.settings.generate, self.reporter)
         return self._generator
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        """The answering stage over this RAG's generator and settings."""
+        return Answerer(self.generator, self.settings.answer, self.settings.generate, self.embedder.encode,
+                        lambda i: self.index.articles[i].text)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question`` from the articles, citing them; ``answerable`` is False when they don't say."""
         stream = self.stream(question, k, filters)
         for _ in stream:
             pass
+        assert stream.answer is not None
         return stream.answer
 
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> AnswerStream:
         """Like ask(), but iterate over it to get the answer text as the model writes it.
 
-        After the loop, ``.answer`` (also ``rag.last_answer``) holds the checked Answer, whose text
-        may differ from the streamed draft (citations renumbered, or withheld when unsupported).
+        After the loop, ``.answer`` holds the checked Answer, whose text may differ from the streamed
+        draft (citations renumbered, or withheld when unsupported): show that one.
         """
-        if not question or not question.strip():
-            raise RagError("the question is empty. Fix: ask something about the articles.")
-        return AnswerStream(self, question.strip(), self.settings.answer.k if k is None else k, filters)
+        return AnswerStream(self, self._question(question), _k(k, self.settings.answer.k), filters)
+
+    def _question(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise QuestionError(f"the question must be text, not {type(question).__name__}", "pass a string")
+        if not question.strip():
+            raise QuestionError("the question is empty", "ask something about the articles")
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(f"the question is {len(question):,} characters long, more than the {limit:,} "
+                                "allowed (answer.max_question_chars)", "ask a shorter question")
+        return question.strip()
 
     def __enter__(self) -> RAG:
         return self
@@ -108,6 +133,7 @@ class AnswerStream:
     """Iterator over the model's text pieces for one question; ``.answer`` is set when it ends."""
 
     def __init__(self, rag: RAG, question: str, k: int, filters: Filters | None) -> None:
+        """Use ``RAG.stream`` to get one."""
         self.rag, self.question, self.k, self.filters = rag, question, k, filters
         self.answer: Answer | None = None
         self.passages: list[Passage] = []
@@ -115,48 +141,32 @@ class AnswerStream:
     def __iter__(self) -> Iterator[str]:
         rag = self.rag
         started = time.perf_counter()
-        self.passages = rag.search(self.question, k=self.k, filters=self.filters)
+        self.passages = rag.retriever.search(self.question, self.k, self.filters)
         retrieved = time.perf_counter()
-        encode = encoded_once(rag.embedder.encode)  # focus and the Grounder embed the same sentences
-        grounder = Grounder(rag.settings.answer, encode, lambda i: rag.article(i).text)
-        pieces: list[str] = []
+        answerer = rag.answerer
+        draft = answerer.draft(self.question, self.passages)
         first = None
-        used = self.passages
-        if self.passages:
-            generator = rag.generator
-            budget = generator.context_window - rag.settings.generate.max_new_tokens
-            excerpts = focus(self.question, self.passages, encode, rag.settings.answer.excerpt_sentences)
-            messages, used = build_messages(self.question, self.passages, generator.count_chat_tokens, budget,
-                                            excerpts)
-            for piece in generator.stream(messages):
-                first = first or time.perf_counter()
-                pieces.append(piece)
-                yield piece
-            again = in_words(messages, "".join(pieces).strip())
-            if again:  # only source numbers: ask once for the answer in words, which replaces them
-                pieces = [" "]
-                for piece in generator.stream(again):
-                    pieces.append(piece)
-                    yield piece
-        answer = grounder.ground(self.question, "".join(pieces).strip(), used)
-        check = confirmation(answer) if rag.settings.answer.confirm and checks_answers(rag.settings.generate.model) \
-            else None
-        if check:  # a second look by the model: do the answer's quotes give this answer?
-            reply = rag.generator.generate(check, max_new_tokens=1)  # "Yes" / "No" is one token
-            answer = unconfirmed(answer, reply, rag.settings.answer.related)
+        for piece in answerer.write(draft):
+            first = first or time.perf_counter()
+            yield piece
+        answer = answerer.check(draft)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,
                           "total_s": done - started}
-        self.answer = rag.last_answer = answer
+        self.answer = answer
 
 
-def encoded_once(encode: Callable[[list[str]], np.ndarray]) -> Callable[[list[str]], np.ndarray]:
-    """``encode`` remembering its vectors: a text seen before is not embedded again."""
-    seen: dict[str, np.ndarray] = {}
+def _k(k: object, default: int) -> int:
+    """``k`` checked: a positive whole number (None: ``default``)."""
+    if k is None:
+        return default
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise QuestionError(f"k must be a positive whole number, not {k!r}", "pass k=1 or more")
+    return k
 
-    def encode_once(texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in seen]
-        if missing:
-            seen.update(zip(missing, encode(missing)))
-        return np.stack([seen[t] for t in texts]) if texts else encode(texts)
-    return encode_once
+
+def _path(value: object, what: str, kind: type[RagError]) -> Path:
+    """``value`` as a Path, or an error of ``kind`` naming ``what`` when it is not a path."""
+    if isinstance(value, (str, os.PathLike)) and str(value):
+        return Path(value)
+    raise kind(f"{what} must be a path (str or os.PathLike), not {value!r}", f"pass the {what} file or folder")

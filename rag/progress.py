@@ -1,43 +1,55 @@
-"""Rich progress bars on stderr for the slow steps (embedding, model preparation)."""
+"""Progress of long steps as events sent to one callback; the library never prints.
+
+Library code wraps a slow step in ``task(report, stage, description, total)`` and calls the
+``advance(n)`` it yields; a note ("rebuilding the index: the chunking changed") goes through
+``note(report, text)``. The callback decides what to show: ``rag.app.console`` draws rich progress
+bars on a terminal and plain lines in a log; ``silent`` (the default) shows nothing.
+"""
 
 from __future__ import annotations
 
-import sys
-import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from dataclasses import dataclass
 
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
 
-stderr = Console(stderr=True)
+@dataclass(frozen=True)
+class Event:
+    """One step of progress: ``done`` of ``total`` items of ``stage`` (``total`` None: no count known)."""
+
+    stage: str  # "read", "chunk", "embed", "write", "model", "evaluate", "note", ...
+    description: str  # what a person reads: "Embedding 120 chunks of 10 articles"
+    done: int = 0
+    total: int | None = None
+    finished: bool = False
+    unit: str = ""  # "bytes" for byte counts, else items
+
+
+Reporter = Callable[[Event], None]
+
+
+def silent(event: Event) -> None:
+    """The reporter that ignores every event."""
 
 
 @contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A bar with count, elapsed time and ETA; yields ``advance(n)``. Disabled: yields a no-op. When
-    stderr is not a terminal (a log file, CI), a plain line every twentieth of the way instead."""
-    if not enabled:
-        yield lambda n: None
-        return
-    if not stderr.is_terminal:
-        yield _lines(description, total)
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=stderr, transient=False) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
+def task(report: Reporter | None, stage: str, description: str, total: int | None = None,
+         unit: str = "") -> Iterator[Callable[[int], None]]:
+    """Report a step from start to end; yields ``advance(n)`` to count ``n`` more items done."""
+    report = report or silent
+    done = 0
+    report(Event(stage, description, 0, total, unit=unit))
+
+    def advance(n: int = 1) -> None:
+        nonlocal done
+        done += n
+        report(Event(stage, description, done, total, unit=unit))
+    try:
+        yield advance
+    finally:
+        report(Event(stage, description, done, total, finished=True, unit=unit))
 
 
-def _lines(description: str, total: int) -> Callable[[int], None]:
-    """``advance(n)`` that prints "description: done/total (elapsed)" each time another 5% is done."""
-    started, done, step = time.perf_counter(), [0], max(1, total // 20)
-
-    def advance(n: int) -> None:
-        before, done[0] = done[0], done[0] + n
-        if done[0] // step > before // step or done[0] >= total > before:
-            print(f"{description}: {done[0]}/{total} ({time.perf_counter() - started:.0f} s)", file=sys.stderr,
-                  flush=True)
-    return advance
+def note(report: Reporter | None, text: str) -> None:
+    """Send a one-off message (a fallback taken, a rebuild and why) to ``report``."""
+    (report or silent)(Event("note", text, finished=True))

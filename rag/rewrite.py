@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.lexical import tokenize
+from rag.text import tokenize
 
 MAX_NEW_TOKENS = 40
 SYSTEM = ("Rewrite the follow-up as a standalone question: keep its words, but replace pronouns (it, he, they, "

@@ -74,3 +74,14 @@ def fast_rag(seed_index_dir: Path):  # noqa: ANN201
     from rag import RAG, Settings
 
     return RAG.open(SEEDS, index_dir=seed_index_dir, settings=Settings().replace(**FAST))
+
+
+MODEL_FIXTURES = {"fast_rag"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses a real answering model is marked ``model`` and ``slow`` (``make quick`` skips them)."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+            item.add_marker(pytest.mark.slow)

@@ -1,0 +1,157 @@
+"""The question-set evaluator: a question set run through retrieval (and answering), scored into a flat dict."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.engine import RAG
+from rag.errors import CorpusError
+from rag.evaluate import metrics as m
+from rag.evaluate.questions import Question
+from rag.progress import Reporter, task
+
+RETRIEVAL_KS = (1, 3, 5, 10)
+
+
+@dataclass
+class Evaluator:
+    """Runs questions through a RAG and returns named metrics, overall and per question type.
+
+    Like sentence-transformers' evaluators: build it from the data, call it on the system, get a
+    flat dict. ``records`` keeps the per-question details of the last call.
+    """
+
+    questions: list[Question]
+    retrieval_only: bool = False
+    k: int = 10
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, rag: RAG, report: Reporter | None = None) -> dict[str, float]:
+        """Evaluate ``rag`` on every question; returns e.g. {"hit@5": 0.97, "answer_accuracy": 0.9, ...}."""
+        resolve = _source_resolver(rag)
+        self.records = []
+        with task(report, "evaluate", f"Evaluating {len(self.questions)} questions", len(self.questions)) as advance:
+            for question in self.questions:
+                self.records.append(self._run(rag, question, resolve))
+                advance(1)
+        return summarize(self.records, answers=not self.retrieval_only)
+
+    def _run(self, rag: RAG, q: Question, resolve: Any) -> dict[str, Any]:
+        gold = sorted({i for s in q.source for i in resolve(s, q.id)})
+        started = time.perf_counter()
+        passages = rag.search(q.question, k=self.k)
+        record: dict[str, Any] = {
+            "id": q.id, "type": q.type, "question": q.question, "gold_answers": list(q.answers),
+            "gold_articles": gold, "retrieved": [p.article_id for p in passages],
+            "evidence_ranks": _evidence_ranks(q.evidence, [p.text for p in passages]),
+            "retrieval_s": time.perf_counter() - started,
+        }
+        if self.retrieval_only:
+            return record
+        answer = rag.ask(q.question)
+        cited = sorted({c.article_id for c in answer.citations})
+        record.update({
+            "answer": answer.text, "answerable": answer.answerable, "reason": answer.reason,
+            "raw": answer.raw, "cited": cited,
+            "quotes": [{"article_id": c.article_id, "quote": c.quote, "support": c.support} for c in answer.citations],
+            "correct": answer.answerable and m.answer_correct(answer.text, list(q.answers)),
+            "f1": m.token_f1(answer.text, list(q.answers)) if answer.answerable else 0.0,
+            "cited_with_answer": [a for a in cited if m.answer_correct(rag.article(a).text, list(q.answers))],
+            "unsupported_sentences": sum(not s.supported for s in answer.sentences),
+            "sentences": len(answer.sentences),
+            "first_token_s": answer.timings.get("first_token_s"), "total_s": answer.timings.get("total_s"),
+        })
+        return record
+
+
+def summarize(records: list[dict[str, Any]], answers: bool = True) -> dict[str, float]:
+    """Flat metrics over ``records``, then the same per type as ``<type>/<metric>`` (latency only overall)."""
+    blocks = m.grouped(records, lambda rows: _metrics(rows, answers))
+    out = dict(blocks["all"])
+    for kind, metrics in blocks["by_type"].items():
+        out.update({f"{kind}/{name}": value for name, value in metrics.items() if not name.startswith("latency")})
+    return out
+
+
+def _metrics(records: list[dict[str, Any]], answers: bool) -> dict[str, float]:
+    out: dict[str, float] = {"questions": float(len(records))}
+    with_gold = [r for r in records if r["gold_articles"]]
+    if with_gold:
+        for k in RETRIEVAL_KS:
+            out[f"hit@{k}"] = m.mean(m.hit_at_k(r["retrieved"], set(r["gold_articles"]), k) for r in with_gold)
+        out["all_sources@5"] = m.mean(m.all_at_k(r["retrieved"], set(r["gold_articles"]), 5) for r in with_gold)
+        out["mrr@10"] = m.mean(m.reciprocal_rank(r["retrieved"], set(r["gold_articles"]), 10) for r in with_gold)
+    with_evidence = [r for r in records if r["evidence_ranks"]]
+    if with_evidence:
+        for k in (1, 5, 10):
+            out[f"evidence_hit@{k}"] = m.mean(float(min(r["evidence_ranks"]) <= k) for r in with_evidence)
+    out["latency_retrieval_p50_ms"] = 1000 * m.percentile([r["retrieval_s"] for r in records], 50)
+    out["latency_retrieval_p95_ms"] = 1000 * m.percentile([r["retrieval_s"] for r in records], 95)
+    if not answers:
+        return out
+    answerable = [r for r in records if r["gold_answers"]]
+    unanswerable = [r for r in records if not r["gold_answers"]]
+    answered = [r for r in records if r["answerable"]]
+    if answerable:
+        out["answer_accuracy"] = m.mean(float(r["correct"]) for r in answerable)
+        out["answer_f1"] = m.mean(r["f1"] for r in answerable)
+        out["answerable_abstained"] = m.mean(float(not r["answerable"]) for r in answerable)
+    if unanswerable:
+        out["unanswerable_abstained"] = m.mean(float(not r["answerable"]) for r in unanswerable)
+    out.update(m.abstention_scores([(not r["gold_answers"], not r["answerable"]) for r in records]))
+    if answered:
+        out["answers_with_citation"] = m.mean(float(bool(r["cited"])) for r in answered)
+        sentences = sum(r["sentences"] for r in answered)
+        out["unsupported_sentence_rate"] = sum(r["unsupported_sentences"] for r in answered) / max(sentences, 1)
+    scored = [r for r in answered if r["gold_articles"]]
+    if scored:
+        pr = [m.citation_scores(r["cited"], set(r["gold_articles"])) for r in scored]
+        out["citation_precision"] = m.mean(p for p, _ in pr)
+        out["citation_recall"] = m.mean(r for _, r in pr)
+        cited = [len(r["cited"]) for r in scored]
+        out["cited_articles_with_answer"] = sum(len(r["cited_with_answer"]) for r in scored) / max(sum(cited), 1)
+    for name in ("first_token_s", "total_s"):
+        values = [r[name] for r in records if r.get(name) is not None]
+        out[f"latency_{name[:-2]}_p50_s"] = m.percentile(values, 50)
+        out[f"latency_{name[:-2]}_p95_s"] = m.percentile(values, 95)
+    return out
+
+
+def _evidence_ranks(evidence: tuple[str, ...], texts: list[str]) -> list[int]:
+    """Rank (1-based) of the first passage containing each evidence string; 99 when none does."""
+    squashed = [re.sub(r"\s+", "", t) for t in texts]
+    ranks = []
+    for fact in evidence:
+        fact = re.sub(r"\s+", "", fact)
+        ranks.append(next((n for n, t in enumerate(squashed, 1) if fact in t), 99))
+    return ranks
+
+
+def _source_resolver(rag: RAG):  # noqa: ANN202
+    """Map a gold source (article id, title or url) to article ids; unknown ones are an error."""
+    lookup: dict[str, set[str]] = defaultdict(set)
+    for article in rag.articles:
+        for key in (article.id, article.title, article.url):
+            if key:
+                lookup[key.strip().lower()].add(article.id)
+
+    def resolve(source: str, question_id: str) -> set[str]:
+        ids = lookup.get(source.strip().lower())
+        if not ids:
+            raise CorpusError(f"question {question_id}: source {source!r} is not an article id, title or url "
+                              "of the indexed corpus", "correct the question file or index the right corpus")
+        return ids
+
+    return resolve
+
+
+def compare(current: dict[str, float],
+            previous: dict[str, float]) -> list[tuple[str, float | None, float, float | None]]:
+    """(metric, before, now, change) for every metric in either report."""
+    names = list(current) + [n for n in previous if n not in current]
+    return [(n, previous.get(n), current.get(n, float("nan")),
+             current[n] - previous[n] if n in current and n in previous else None) for n in names]

@@ -1,0 +1,35 @@
+"""Candidate chunks for a question: FAISS neighbours and BM25 scores, restricted by filters."""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from rag.embed import Embedder
+from rag.index import Index
+from rag.retrieve.types import Filters
+
+
+def allowed_chunks(index: Index, filters: Filters | None) -> np.ndarray:
+    """Per chunk: whether its article passes ``filters`` (all True without filters)."""
+    if not filters or not filters.active:
+        return np.ones(len(index.chunks), dtype=bool)
+    ok = {i for i, a in index.articles.items() if filters.allows(a)}
+    return np.array([c.article_id in ok for c in index.chunks], dtype=bool)
+
+
+def dense(index: Index, embedder: Embedder, query: str, depth: int,
+          allowed: np.ndarray | None) -> tuple[list[int], list[float]]:
+    """The ``depth`` chunks nearest to the query vector (positions, cosine scores), among ``allowed``."""
+    vector = embedder.encode_query(query).reshape(1, -1)
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed).astype("int64")))
+    scores, ids = index.dense.search(vector, depth, params=params)
+    keep = ids[0] >= 0
+    return ids[0][keep].tolist(), scores[0][keep].tolist()
+
+
+def lexical(index: Index, query: str, allowed: np.ndarray) -> np.ndarray:
+    """BM25 score of every chunk for ``query`` (0 for chunks not ``allowed``)."""
+    return np.where(allowed, index.lexical.scores(query), 0.0)

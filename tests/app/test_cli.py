@@ -1,0 +1,56 @@
+"""The rag command: index, search, and one clear message (no traceback) for user mistakes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.app.cli import main
+from tests.conftest import SEEDS
+
+
+def test_index_then_search_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--index-dir", str(tmp_path), "index", str(SEEDS)]) == 0
+    assert "10 articles" in capsys.readouterr().out
+    assert main(["--index-dir", str(tmp_path), "index", str(SEEDS)]) == 0
+    assert "up to date" in capsys.readouterr().out
+    code = main(["--index-dir", str(tmp_path), "search", "What is the DSRB?", "-k", "3", "--json",
+                 "--corpus", str(SEEDS)])
+    passages = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(passages) == 3
+    assert "Defense, Security and Resilience Bank" in passages[0]["text"]
+
+
+def test_search_prints_ranked_passages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--index-dir", str(tmp_path), "search", "Who is the ESM director?", "--corpus", str(SEEDS)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[1] The bloc isn’t using") and "Gramegna" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["search", "   "], "the question is empty"),
+    (["index", "/no/such/folder"], "no such file or folder"),
+])
+def test_user_mistakes_get_one_message_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "rag.app.cli", "--index-dir", str(tmp_path), *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert message in result.stderr.replace("\n", " ") and "Traceback" not in result.stderr
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.jsonl").write_text('{"title": "Good", "body": "Fine text."}\n{broken\n')
+    (corpus / "bin.txt").write_bytes(b"\x00\x00")
+    assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "ok.jsonl:2" in err and "bin.txt: binary" in err and "1 articles" in captured.out
+    (corpus / "ok.jsonl").write_text("{broken\n")
+    assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 1
+    assert "nothing could be indexed" in " ".join(capsys.readouterr().err.split())

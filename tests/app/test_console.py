@@ -1,0 +1,35 @@
+"""What the edges print: plain progress lines in a log, and the checked answer with its Sources."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from rag.app.console import LineReporter, print_answer
+from rag.progress import note, task
+
+
+def test_a_log_gets_a_start_line_a_line_every_twentieth_and_the_end() -> None:
+    stream = io.StringIO()
+    report = LineReporter(stream)
+    with task(report, "evaluate", "Evaluating 45 questions", 45) as advance:
+        for _ in range(45):
+            advance(1)
+    note(report, "index rebuilt")
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "Evaluating 45 questions: started (45 items)"
+    twentieths = [-(-k * 45 // 20) for k in range(1, 21)]  # 3, 5, 7, 9, 12, ..., 45: each 5% once
+    assert [line.split(" (")[0] for line in lines[1:-2]] == [f"Evaluating 45 questions: {n}/45" for n in twentieths]
+    assert lines[-2].startswith("Evaluating 45 questions: done in ") and lines[-1] == "note: index rebuilt"
+
+
+def test_a_withheld_answer_lists_the_closest_articles_apart_from_citations(seed_rag, capsys: pytest.CaptureFixture[str]
+                                                                           ) -> None:
+    from rag.answer.policy import withheld
+
+    passages = seed_rag.search("How old is Kaja Kallas?", k=3)
+    print_answer(withheld("How old is Kaja Kallas?", passages, 2, "", [], "no support"))
+    out = capsys.readouterr().out
+    assert out.startswith("The articles don't say") and "Closest articles" in out and "(not citations)" in out
+    assert "Sources" not in out
