@@ -95,16 +95,25 @@ class GenerateSettings:
     max_new_tokens: int = _setting(100, low=1, high=4096)
     context_tokens: int = _setting(4096, low=256, high=32768)  # prompt budget (passages + question + instructions)
     threads: int = _setting(0, low=0, high=256)  # 0: one per core
+    # transformers: guess this many next tokens from the prompt and check them in one step (0: off)
+    lookup_tokens: int = _setting(10, low=0, high=64)
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    """How answers are grounded, checked and withheld."""
+    """How answers are written, grounded, checked and withheld (rag.answer.Answerer; thresholds chosen on dev)."""
 
-    k: int = _setting(4, low=1, high=20)  # passages given to the model
-    excerpt_sentences: int = _setting(2, low=0, high=50)  # per passage, the most relevant sentences shown; 0: all
-    min_support: float = _setting(0.5, low=0, high=1)  # a sentence whose best quote scores lower is unsupported
-    confirm: bool = True  # ask the model whether the answer's quotes give that answer (models that can)
+    k: int = _setting(4, low=1, high=20)  # passages whose sentences the model may be shown
+    excerpt_sentences: int = _setting(8, low=0, high=100)  # the most relevant sentences shown in all; 0: every one
+    # withhold when the policy's confidence (rag.answer.policy, fit on dev) is below this; -1: the threshold fit with it
+    min_confidence: float = _setting(-1.0, low=-1, high=1)
+    abstain_above: float = _setting(1.01, low=0, high=1.01)  # also withhold when P("not stated") is at least this
+    yes_above: float = _setting(0.76, low=0, high=1)  # a yes/no answer is Yes when P(Yes) / P(Yes or No) >= this;
+    # the model leans to yes: on the blind dev split 0.76 decided 10 of 12 yes/no questions right, 0.5 only 8
+    min_coverage: float = _setting(0.0, low=0, high=1)  # share of the answer's content words its quote must hold
+    check_kind: bool = False  # a question asking for a number, date, place or name needs one from the quote
+    confirm: bool = True  # the model's second look at the quotes (models whose capabilities say it checks answers)
+    confirm_below: float = _setting(0.0, low=0, high=1)  # also withhold when the second look's P(yes) is below this
     related: int = _setting(3, low=0, high=20)  # closest articles listed when the articles don't answer
     max_question_chars: int = _setting(2000, low=10)  # a longer question is refused with its own message
 

@@ -149,9 +149,11 @@ class AnswerStream:
         for piece in answerer.write(draft):
             first = first or time.perf_counter()
             yield piece
+        written = time.perf_counter()
         answer = answerer.check(draft)
         done = time.perf_counter()
-        answer.timings = {"retrieval_s": retrieved - started, "first_token_s": (first or done) - started,
+        answer.timings = {"retrieval_s": retrieved - started, **draft.timings,
+                          "first_token_s": (first or done) - started, "checks_s": done - written,
                           "total_s": done - started}
         self.answer = answer
 

@@ -1,12 +1,11 @@
-"""Checks of an answer against its sources: support of a sentence by a quote, and the kind of answer asked."""
+"""Checks of an answer against the question and its quotes: the kind of answer asked for, refusals, yes/no."""
 
 from __future__ import annotations
 
 import re
 
 from rag.answer.markers import strip_markers
-from rag.answer.prompt import FILLER
-from rag.text import STOPWORDS, tokenize
+from rag.text import STOPWORDS
 
 _REFUSAL = re.compile(
     r"(articles?|sources?|passages?|context|text)\s+(do(es)?\s*n[o']t|did\s*n[o']t)\s+(say|contain|mention|"
@@ -41,36 +40,6 @@ def is_refusal(raw: str) -> bool:
     return bool(_REFUSAL.search(raw))
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
-
-
-def support_score(question: str, claim: str, quote: str, similarity: float, context: str = "") -> float:
-    """How well ``quote`` supports ``claim`` (0..1): the claim's content words and numbers found in
-    the quote (its new words, not in the question, and all of them), blended with embedding similarity.
-    Words found only in ``context`` (the quote's passage and title, where "she" or "the project" is
-    named) count half. A number in the claim that the quote lacks caps the score low."""
-    asked = set(tokenize(question))
-    claim_words = set(tokenize(claim))
-    quote_words = set(tokenize(quote))
-    near = set(tokenize(context)) - quote_words
-    new = claim_words - asked - FILLER
-    if not new:  # the claim only repeats the question ("X said ..." included): it answers nothing
-        return 0.0
-
-    def found(words: set[str]) -> float:
-        return (len(words & quote_words) + 0.5 * len(words & near)) / len(words)
-    # both the claim's new words and all its words must be in the quote: "Russia won Eurovision"
-    # is not supported by a quote that mentions Russia but not Eurovision
-    overlap = (found(new) + found(claim_words)) / 2
-    numbers = _numbers(claim) - _numbers(question)
-    quoted = _numbers(quote)
-    score = 0.6 * overlap + 0.4 * max(similarity, 0.0)
-    if numbers - quoted:
-        score = min(score, 0.2)
-    return score
-
-
 def asked_for(question: str) -> str | None:
     """The kind of answer ``question`` asks for: "number", "date", "place", "name", or None (anything)."""
     return next((kind for kind, pattern in _ASKS.items() if pattern.search(question)), None)
@@ -91,3 +60,23 @@ def gives(kind: str, question: str, claim: str, quote: str, context: str = "") -
     if kind == "name" and _PRONOUN.search(quote):
         found |= terms(context)
     return bool((terms(claim) - terms(question)) & found)
+
+
+_POLAR = re.compile(r"^\s*(?:(?:according to|in|per|based on)\b[^,?]{0,80},\s*)?"
+                    r"(is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|might|"
+                    r"must)\b", re.I)
+
+
+def is_polar(question: str) -> bool:
+    """Whether ``question`` asks for yes or no ("Did X say ...?", "Is Y ...?")."""
+    return bool(_POLAR.match(question))
+
+
+def short_answer(question: str, text: str) -> str | None:
+    """The answer itself, for the questions where it can be read off the text: "yes" or "no" for a
+    yes/no question whose answer starts with that word."""
+    if is_polar(question):
+        first = re.match(r"\W*(yes|no)\b", text, re.I)
+        return first.group(1).lower() if first else None
+    return None
+

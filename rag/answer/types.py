@@ -23,7 +23,7 @@ class Citation:
     quote_start: int
     quote_end: int
     passage: str  # the full chunk the quote comes from
-    support: float  # how well the quote supports the sentence(s) citing it, 0..1
+    support: float  # share of the answer's content words the quote holds, 0..1 (1: verbatim)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready record."""
@@ -54,6 +54,8 @@ class Answer:
     reason: str | None = None  # why the answer was withheld
     raw: str = ""  # the model's own words
     timings: dict[str, float] = field(default_factory=dict)
+    short: str | None = None  # the answer itself: "yes"/"no", a name, a number, a date; None when withheld
+    signals: dict[str, float] = field(default_factory=dict)  # what the checks measured (rag.answer.Answerer)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready record."""
@@ -64,5 +66,5 @@ class Answer:
             "related": [{"article_id": p.article_id, "title": p.title, "date": p.date, "source": p.source}
                         for p in self.related],
             "sentences": [s.__dict__ for s in self.sentences], "reason": self.reason, "raw": self.raw,
-            "timings": self.timings,
+            "short": self.short, "signals": self.signals, "timings": self.timings,
         }

@@ -77,7 +77,7 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import Evaluator, compare, load_questions
 
-    questions, problems = load_questions(args.file)
+    questions, problems = load_questions(args.file, split=args.split)
     for problem in problems:
         err.print(f"[yellow]skipped[/yellow] {escape(str(problem))}")
     if args.limit:
@@ -165,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("eval", _cmd_eval, "score retrieval and answers on a JSONL question set")
     p.add_argument("file", help="JSONL: id, question, answers, source, type, evidence")
     p.add_argument("--retrieval-only", action="store_true", help="skip the model; score retrieval only")
+    p.add_argument("--split", choices=("dev", "test"), help="only this part of a split question set")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     p.add_argument("--out", metavar="FILE", help="write the JSON report here")
     p.add_argument("--compare", metavar="OLD", help="show changes against an earlier --out report")

@@ -8,11 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.answer import Answer
 from rag.engine import RAG
 from rag.errors import CorpusError
 from rag.evaluate import metrics as m
 from rag.evaluate.questions import Question
 from rag.progress import Reporter, task
+from rag.rewrite import Turn, fallback, needs_rewrite, rewrite
 
 RETRIEVAL_KS = (1, 3, 5, 10)
 
@@ -42,30 +44,53 @@ class Evaluator:
 
     def _run(self, rag: RAG, q: Question, resolve: Any) -> dict[str, Any]:
         gold = sorted({i for s in q.source for i in resolve(s, q.id)})
+        asked = q.question
+        record: dict[str, Any] = {"id": q.id, "type": q.type, "question": q.question, "gold_answers": list(q.answers),
+                                  "gold_articles": gold}
+        if q.context:  # a follow-up: the question before it is asked first, then it is rewritten as the chat does
+            if self.retrieval_only:
+                asked = fallback(q.question, [Turn(q.context, "")])
+            else:
+                before = rag.ask(q.context)
+                history = [Turn(q.context, before.text)]
+                asked = rewrite(q.question, history, rag.generator) if needs_rewrite(q.question, history) \
+                    else q.question
+            record.update({"context": q.context, "asked": asked})
         started = time.perf_counter()
-        passages = rag.search(q.question, k=self.k)
-        record: dict[str, Any] = {
-            "id": q.id, "type": q.type, "question": q.question, "gold_answers": list(q.answers),
-            "gold_articles": gold, "retrieved": [p.article_id for p in passages],
-            "evidence_ranks": _evidence_ranks(q.evidence, [p.text for p in passages]),
-            "retrieval_s": time.perf_counter() - started,
-        }
+        passages = rag.search(asked, k=self.k)
+        record.update({"retrieved": [p.article_id for p in passages],
+                       "evidence_ranks": _evidence_ranks(q.evidence, [p.text for p in passages]),
+                       "retrieval_s": time.perf_counter() - started})
         if self.retrieval_only:
             return record
-        answer = rag.ask(q.question)
+        answer = rag.ask(asked)
         cited = sorted({c.article_id for c in answer.citations})
         record.update({
-            "answer": answer.text, "answerable": answer.answerable, "reason": answer.reason,
+            "answer": answer.text, "short": answer.short, "answerable": answer.answerable, "reason": answer.reason,
             "raw": answer.raw, "cited": cited,
             "quotes": [{"article_id": c.article_id, "quote": c.quote, "support": c.support} for c in answer.citations],
-            "correct": answer.answerable and m.answer_correct(answer.text, list(q.answers)),
+            "correct": answer.answerable and correct(answer, q.answers),
             "f1": m.token_f1(answer.text, list(q.answers)) if answer.answerable else 0.0,
-            "cited_with_answer": [a for a in cited if m.answer_correct(rag.article(a).text, list(q.answers))],
+            "cited_with_answer": [a for a in cited if m.answer_correct(rag.article(a).text, list(q.answers))
+                                  or is_yes_no(q.answers)],
             "unsupported_sentences": sum(not s.supported for s in answer.sentences),
-            "sentences": len(answer.sentences),
+            "sentences": len(answer.sentences), "timings": answer.timings, "signals": answer.signals,
             "first_token_s": answer.timings.get("first_token_s"), "total_s": answer.timings.get("total_s"),
         })
         return record
+
+
+def is_yes_no(answers: tuple[str, ...] | list[str]) -> bool:
+    """Whether gold ``answers`` are a bare "yes" or "no"."""
+    return [a.strip().lower() for a in answers] in (["yes"], ["no"])
+
+
+def correct(answer: Answer, gold: tuple[str, ...]) -> bool:
+    """Whether ``answer`` gives a gold answer: for a yes/no question its short answer is that word;
+    otherwise some gold string occurs in its text (normalised, as whole words)."""
+    if is_yes_no(gold):
+        return answer.short == gold[0].strip().lower()
+    return m.answer_correct(answer.text, list(gold))
 
 
 def summarize(records: list[dict[str, Any]], answers: bool = True) -> dict[str, float]:

@@ -38,8 +38,14 @@ class Generator(Protocol):
     def generate(self, messages: Messages, max_new_tokens: int | None = None) -> str:
         """The reply to ``messages``, stripped."""
 
-    def stream(self, messages: Messages, max_new_tokens: int | None = None) -> Iterator[str]:
-        """The reply in pieces as the model writes them; closing the iterator stops the model."""
+    def stream(self, messages: Messages, max_new_tokens: int | None = None, avoid: tuple[str, ...] = ()
+               ) -> Iterator[str]:
+        """The reply in pieces as the model writes them; closing the iterator stops the model. When the
+        last message is the assistant's, the reply continues it. The reply does not start with any of
+        ``avoid`` (their first tokens)."""
+
+    def choice_logprobs(self, messages: Messages, choices: tuple[str, ...]) -> dict[str, float]:
+        """Log-probability of the reply starting with each of ``choices`` (their first token)."""
 
 
 def stripped(pieces: Iterable[str]) -> Iterator[str]:

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from rag.config import GenerateSettings
 from rag.errors import ModelError, QuestionError
 from rag.generate.base import Capabilities, Messages, stripped
@@ -72,17 +74,56 @@ class LlamaCppGenerator:
         """Answer ``messages`` greedily and return only the new text, stripped."""
         return "".join(self.stream(messages, max_new_tokens)).strip()
 
-    def stream(self, messages: Messages, max_new_tokens: int | None = None) -> Iterator[str]:
-        """Yield the answer in pieces as it is generated; closing the iterator stops generation."""
+    def stream(self, messages: Messages, max_new_tokens: int | None = None, avoid: tuple[str, ...] = ()
+               ) -> Iterator[str]:
+        """Yield the answer in pieces as it is generated; closing the iterator stops generation. The reply
+        does not start with any of ``avoid`` (its first token is chosen here, the rest by llama.cpp)."""
+        tokens = self._checked(messages)
+        limit = max_new_tokens or self.settings.max_new_tokens
+        return stripped(self._pieces(tokens, limit, avoid))
+
+    def choice_logprobs(self, messages: Messages, choices: tuple[str, ...]) -> dict[str, float]:
+        """Log-probability of the reply starting with each of ``choices`` (their first token)."""
+        logprobs = self._next_logprobs(self._checked(messages))
+        return {c: float(logprobs[self._first_token(c)]) for c in choices}
+
+    def _pieces(self, tokens: list[int], limit: int, avoid: tuple[str, ...]) -> Iterator[str]:
+        if avoid:
+            logprobs = self._next_logprobs(tokens)
+            logprobs[[self._first_token(a) for a in avoid]] = -np.inf
+            first = int(np.argmax(logprobs))
+            if first == self.llm.token_eos():
+                return
+            yield self.llm.detokenize([first]).decode("utf-8", "ignore")
+            tokens, limit = [*tokens, first], limit - 1
+        chunks = self.llm.create_completion(tokens, max_tokens=limit, temperature=0.0, stop=[self._eos], stream=True)
+        for chunk in chunks:
+            yield chunk["choices"][0]["text"]
+
+    def _next_logprobs(self, tokens: list[int]) -> np.ndarray:
+        """Log-probabilities of the token after ``tokens``; only the part not already evaluated is evaluated."""
+        llm = self.llm
+        shared = min(llm.longest_token_prefix(llm._input_ids.tolist(), tokens), len(tokens) - 1)
+        llm.n_tokens = shared
+        llm.eval(tokens[shared:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        return logits - logits.max() - np.log(np.exp(logits - logits.max()).sum())
+
+    def _first_token(self, text: str) -> int:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[0]
+
+    def _checked(self, messages: Messages) -> list[int]:
         tokens = self._tokens(messages)
         if len(tokens) > self.context_window:
             raise QuestionError(f"the prompt has {len(tokens)} tokens, more than the {self.context_window} allowed "
                                 "(generate.context_tokens)", "ask a shorter question, give the model fewer "
                                 "passages (answer.k) or raise generate.context_tokens")
-        chunks = self.llm.create_completion(tokens, max_tokens=max_new_tokens or self.settings.max_new_tokens,
-                                            temperature=0.0, stop=[self._eos], stream=True)
-        return stripped(chunk["choices"][0]["text"] for chunk in chunks)
+        return tokens
 
     def _tokens(self, messages: Messages) -> list[int]:
-        prompt = self._format(messages=messages).prompt
+        """The prompt's tokens in the model's chat template; a final assistant message is continued."""
+        go_on = bool(messages) and messages[-1]["role"] == "assistant"
+        prompt = self._format(messages=messages[:-1] if go_on else messages).prompt
+        if go_on:
+            prompt += messages[-1]["content"]
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)

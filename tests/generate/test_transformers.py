@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from rag.config import GenerateSettings
@@ -48,22 +46,53 @@ def test_stream_joins_to_generate_output(fast: TransformersGenerator) -> None:
     assert "".join(pieces) == expected
 
 
-def test_closing_stream_stops_generation(fast: TransformersGenerator, monkeypatch: pytest.MonkeyPatch) -> None:
-    produced: list[int] = []
-    original = fast.model.generate
+@pytest.fixture
+def fed(fast: TransformersGenerator, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of tokens fed to the model at each forward pass, recorded while the test runs."""
+    lengths: list[int] = []
+    forward = fast.model.forward
 
-    def recording_generate(*args: object, **kwargs: object) -> object:
-        output = original(*args, **kwargs)
-        produced.append(output.shape[1] - kwargs["input_ids"].shape[1])
-        return output
+    def counting(*args: object, **kwargs: object) -> object:
+        lengths.append(int(kwargs["input_ids"].shape[1]))
+        return forward(*args, **kwargs)
+    monkeypatch.setattr(fast.model, "forward", counting)
+    return lengths
 
-    monkeypatch.setattr(fast.model, "generate", recording_generate)
+
+def test_closing_stream_stops_generation(fast: TransformersGenerator, fed: list[int]) -> None:
     messages = [{"role": "user", "content": "Count from 1 to 500, separated by commas."}]
     stream = fast.stream(messages, max_new_tokens=400)
     next(stream)
     stream.close()
-    assert not [t for t in threading.enumerate() if t.name == "rag-generate"]
-    assert produced and produced[0] < 20  # stopped right after the consumer left, far below 400
+    assert 1 <= len(fed) <= 3  # stopped right after the consumer left, far below 400 steps
+
+
+def test_a_repeated_prompt_is_prefilled_only_past_what_is_cached(fast: TransformersGenerator, fed: list[int]) -> None:
+    messages = [{"role": "system", "content": "You answer in one word."},
+                {"role": "user", "content": "Sources:\n[1] The capital of Freedonia is Zalmo.\n\nQuestion: What is "
+                                            "the capital of Freedonia?"},
+                {"role": "assistant", "content": "Answer:"}]
+    total = fast.count_chat_tokens(messages)
+    first = fast.choice_logprobs(messages, (" Z", " not"))
+    assert first[" Z"] > first[" not"] and fed[-1] < total  # the system message came from the prefix cache
+    fed.clear()
+    reply = fast.generate(messages, max_new_tokens=5)
+    assert "Zalmo" in reply and fed[0] == 1  # the whole prompt was cached by choice_logprobs
+
+
+def test_a_reply_can_be_kept_from_starting_with_a_word(fast: TransformersGenerator) -> None:
+    messages = [{"role": "user", "content": "Is water wet? Reply Yes or No."}]
+    assert "".join(fast.stream(messages, 3, avoid=("Yes",))).split()[0] != "Yes"
+
+
+def test_prompt_lookup_keeps_the_greedy_output(fast: TransformersGenerator) -> None:
+    from dataclasses import replace
+
+    messages = [{"role": "user", "content": "Repeat exactly: The quick brown fox jumps over the lazy dog near "
+                                            "the river bank every morning."}]
+    plain = TransformersGenerator(fast.name, fast.model, fast.tokenizer, replace(fast.settings, lookup_tokens=0))
+    assert plain.generate(messages, max_new_tokens=30) == fast.generate(messages, max_new_tokens=30)
+    assert fast.last_logprobs and all(lp <= 0 for lp in fast.last_logprobs)
 
 
 def test_token_counts(fast: TransformersGenerator) -> None:
