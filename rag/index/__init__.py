@@ -27,7 +27,10 @@ from rag.index.lexical import LexicalIndex
 from rag.index.sentences import SentenceIndex
 from rag.progress import Reporter, note, task
 
-__all__ = ["Index", "IndexReport", "index_name", "load_index", "open_index"]
+__all__ = ["Index", "IndexReport", "check", "index_name", "load_index", "open_index"]
+
+# what reading a damaged or incomplete index folder raises (json, numpy, faiss, bm25s and the records)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError)
 
 
 @dataclass
@@ -165,14 +168,44 @@ def load_index(path: Path) -> Index:
     """Read an index folder; IndexingError names the folder when it is missing, stale-format or corrupt."""
     try:
         manifest, articles, chunks, vectors, dense, lexical = store.read(path)
-        if manifest.get("format_version") != manifests.FORMAT_VERSION:
-            raise IndexingError(f"{path}: index format {manifest.get('format_version')} is not "
-                                f"{manifests.FORMAT_VERSION}")
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        if version is not None and version != manifests.FORMAT_VERSION:
+            raise IndexingError(f"{path}: index format {version} is not {manifests.FORMAT_VERSION}")
+        problems = _problems(manifest, articles, chunks, vectors, dense, lexical)
     except RagError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
+    except UNREADABLE as exc:
         raise IndexingError(f"{path}: index is missing files or corrupt ({type(exc).__name__}: {exc})") from None
-    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest["counts"]["chunks"]) \
-            or set(articles) != set(manifest["articles"]):
-        raise IndexingError(f"{path}: index files disagree with its manifest (corrupt)")
+    if problems:
+        raise IndexingError(f"{path}: index is corrupt ({'; '.join(problems)})")
     return Index(path, manifest, articles, chunks, vectors, dense, lexical)
+
+
+def check(path: str | Path) -> list[str]:
+    """What is inconsistent in the index folder ``path``: a file that cannot be read, a manifest of the wrong
+    shape, or manifest counts that differ from chunks.jsonl lines, vectors rows, FAISS or BM25 sizes.
+    Empty when the index is whole."""
+    path = Path(path)
+    if not path.is_dir():
+        return [f"{path}: no index there"]
+    try:
+        return _problems(*store.read(path))
+    except UNREADABLE as exc:
+        return [f"{path}: cannot be read ({type(exc).__name__}: {exc})"]
+
+
+def _problems(manifest: Any, articles: dict[str, Article], chunks: list[Chunk], vectors: np.ndarray,
+              dense: faiss.Index, lexical: LexicalIndex) -> list[str]:
+    """How the parts of an index disagree with its manifest or with each other (empty when they agree)."""
+    shape = manifests.malformed(manifest)
+    if shape:
+        return [f"manifest.json {shape}"]
+    expected = manifest["counts"]["chunks"]
+    sizes = {"chunks.jsonl lines": len(chunks), "vectors.npy rows": vectors.shape[0] if vectors.ndim == 2 else -1,
+             "FAISS vectors": dense.ntotal, "BM25 documents": len(lexical)}
+    problems = [f"{n:,} {what}, not the manifest's {expected:,} chunks" for what, n in sizes.items() if n != expected]
+    if len(articles) != manifest["counts"]["articles"] or set(articles) != set(manifest["articles"]):
+        problems.append("articles.jsonl does not hold the manifest's articles")
+    if not {c.article_id for c in chunks} <= set(articles):
+        problems.append("chunks.jsonl has chunks of articles that are not in articles.jsonl")
+    return problems
