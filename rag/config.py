@@ -58,6 +58,7 @@ class IndexSettings:
     batch_size: int = _setting(32, low=1, high=4096)
     bf16: bool = True
     flat_max_vectors: int = _setting(20_000, low=0)  # exact search up to here, HNSW above
+    lock_timeout_s: float = _setting(600.0, low=0)  # a second writer of one index waits this long for the first
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import unicodedata
@@ -160,19 +161,26 @@ class _Draft:
 def split_articles(text: str, source: str, markdown: bool = False, min_lede_words: int = 10) -> list[Article]:
     """Split a text file holding one or many articles into Articles.
 
-    The layout understood: optional ``Key: value`` header lines (``Month: January 2026`` dates
-    every article), then the first article's title; each further article starts with a one-line
-    lede (a line that is not a sentence, at least ``min_lede_words`` words) after the previous
-    article's last paragraph. Shorter non-sentence lines are section subheadings and stay in
-    their article. ``Read more`` blocks (the line, a caption, a headline) and ``READ MORE:
-    headline`` lines are links to other articles: their headlines go to ``related``, never to the
-    text. In markdown, ``# Title`` lines start articles.
+    The layout understood: optional ``Key: value`` header lines, back to back or apart
+    (``Month: January 2026`` dates every article), then the first article's title; each further
+    article starts with a one-line lede (a line that is not a sentence, at least
+    ``min_lede_words`` words) after the previous article's last paragraph. Shorter non-sentence
+    lines are section subheadings and stay in their article. ``Read more`` blocks (the line, a
+    caption, a headline) and ``READ MORE: headline`` lines are links to other articles: their
+    headlines go to ``related``, never to the text. In markdown, ``# Title`` lines start articles.
     """
     meta: dict[str, str] = {}
     paragraphs = list(_paragraphs(text))
-    while paragraphs and len(paragraphs[0][2].splitlines()) == 1 and _HEADER.match(paragraphs[0][2]):
-        key, value = _HEADER.match(paragraphs[0][2]).groups()  # type: ignore[union-attr]
-        meta[key.lower()] = value.strip()
+    while paragraphs:  # header lines, alone or back to back, until the first line that is not one
+        first, last, para = paragraphs[0]
+        lines = para.splitlines()
+        headers = list(itertools.takewhile(bool, map(_HEADER.match, lines)))
+        for match in headers:
+            meta[match.group(1).lower()] = match.group(2).strip()
+        if len(headers) < len(lines):
+            if headers:
+                paragraphs[0] = (first + len(headers), last, "\n".join(lines[len(headers):]))
+            break
         paragraphs.pop(0)
     date = _parse_date(meta.get("date") or meta.get("month"))
     drafts: list[_Draft] = []

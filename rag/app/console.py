@@ -131,8 +131,9 @@ def open_rag(settings: Settings, quiet: bool = False) -> RAG:
 
 
 def print_index_report(report: IndexReport, rag: RAG) -> None:
-    """One line saying what opening the index changed (nothing when it was up to date)."""
-    if report.unchanged:
+    """One line saying what opening the index changed (nothing when it was up to date, or when the update
+    could not be written: a note said so)."""
+    if report.unchanged or report.write_error:
         return
     if report.rebuild_reason:
         err.print(f"index [bold]{rag.index.path}[/bold]: rebuilt, {len(rag.index.articles)} articles, "

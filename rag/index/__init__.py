@@ -27,7 +27,11 @@ from rag.index.lexical import LexicalIndex
 from rag.index.sentences import SentenceIndex
 from rag.progress import Reporter, note, task
 
-__all__ = ["Index", "IndexReport", "index_name", "load_index", "open_index"]
+__all__ = ["Index", "IndexReport", "check", "index_name", "load_index", "open_index"]
+
+READ_ATTEMPTS = 5  # reads of an index that writers keep swapping before the error is let through
+# what reading a damaged or incomplete index folder raises (json, numpy, faiss, bm25s and the records)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError)
 
 
 @dataclass
@@ -40,11 +44,12 @@ class IndexReport:
     kept: int = 0
     chunks_embedded: int = 0
     rebuild_reason: str | None = None
+    write_error: IndexingError | None = None  # the update could not be written: the index is the one on disk
 
     @property
     def unchanged(self) -> bool:
         """True when nothing had to be embedded, removed or written."""
-        return not (self.added or self.changed or self.removed or self.rebuild_reason)
+        return not (self.added or self.changed or self.removed or self.rebuild_reason or self.write_error)
 
 
 @dataclass
@@ -88,39 +93,69 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
                name: str | None = None, report: Reporter | None = None) -> tuple[Index, IndexReport]:
     """Load the index of ``corpus`` from ``index_dir``, embedding only what changed.
 
-    Unchanged corpus: loads and returns at once. New or edited articles: only their chunks are
-    embedded; removed articles are dropped. A different embedder, chunking or format: full
-    rebuild, with the reason in the report. Every write goes to a temporary folder renamed into
-    place, so an interrupted build leaves the previous index usable. ``report`` receives progress.
+    Unchanged corpus: loads and returns at once, taking no lock. New or edited articles: only their
+    chunks are embedded; removed articles are dropped. A different embedder, chunking or format, or a
+    corrupt folder: full rebuild, with the reason noted first. A writer holds the index lock (a second
+    one waits, then reads what the first wrote before deciding what to embed), and every write goes
+    to a temporary folder renamed into place, so an interrupted build leaves the previous index
+    usable. When the folder cannot be written, the index on disk is returned as it was, with a note
+    and ``IndexReport.write_error``. ``report`` receives progress.
     """
     path = Path(index_dir) / (name or index_name(corpus.root))
     if Path(corpus.root).is_dir() and path.resolve().is_relative_to(Path(corpus.root).resolve()):
         raise IndexingError(f"{path}: the index would be written inside the corpus folder {corpus.root} and "
                             "read back as articles", "choose an index folder outside the corpus")
-    store.recover(path)
+    store.clean(path)
     wanted = manifests.expected(settings, embedder)
+    seen = store.identity(path)
+    on_disk, result = _compare(corpus, path, wanted)
+    if on_disk is not None and result.unchanged:
+        return on_disk, result
+    try:
+        with store.locked(path, settings.index.lock_timeout_s, report):
+            store.recover(path)
+            if store.identity(path) != seen:  # another writer got there first
+                on_disk, result = _compare(corpus, path, wanted)
+                if on_disk is not None and result.unchanged:
+                    return on_disk, result
+            if result.rebuild_reason:
+                note(report, result.rebuild_reason)
+            return _update(corpus, path, settings, embedder, wanted,
+                           None if result.rebuild_reason else on_disk, result, report), result
+    except store.Unwritable as exc:
+        if on_disk is None or on_disk.manifest["embedder"] != wanted["embedder"]:
+            raise
+        result.write_error = exc
+        note(report, f"{exc.problem}; the update is not saved and the index on disk is used as it was. "
+                     f"Fix: {exc.fix}")
+        return on_disk, result
+
+
+def _compare(corpus: Corpus, path: Path, wanted: dict[str, Any]) -> tuple[Index | None, IndexReport]:
+    """The index on disk (None when there is none or it cannot be read) and how the corpus differs from it;
+    the report's ``rebuild_reason`` says why it cannot be updated in place, if so."""
     result = IndexReport()
-    old: Index | None = None
-    if path.exists():
+    on_disk: Index | None = None
+    if store.folder(path) is not None:
         try:
-            old = load_index(path)
+            on_disk = load_index(path)
         except RagError as exc:
             result.rebuild_reason = f"{exc}; rebuilding it"
         else:
-            result.rebuild_reason = manifests.incompatibility(old.manifest, wanted)
-            if result.rebuild_reason:
-                old = None
-    if result.rebuild_reason:
-        note(report, result.rebuild_reason)
-    kept_hashes = old.manifest["articles"] if old else {}
+            result.rebuild_reason = manifests.incompatibility(on_disk.manifest, wanted)
+    kept_hashes = on_disk.manifest["articles"] if on_disk and not result.rebuild_reason else {}
     current = {a.id: a for a in corpus.articles}
     result.added = [i for i in current if i not in kept_hashes]
     result.changed = [i for i in current if i in kept_hashes and kept_hashes[i] != current[i].content_hash]
     result.removed = [i for i in kept_hashes if i not in current]
     result.kept = len(current) - len(result.added) - len(result.changed)
-    if old is not None and result.unchanged:
-        return old, result
+    return on_disk, result
 
+
+def _update(corpus: Corpus, path: Path, settings: Settings, embedder: Embedder, wanted: dict[str, Any],
+            old: Index | None, result: IndexReport, report: Reporter | None) -> Index:
+    """Embed what ``result`` says is new or edited, keep the rest of ``old`` and write the index to ``path``."""
+    current = {a.id: a for a in corpus.articles}
     keep = [n for n, c in enumerate(old.chunks) if c.article_id in current
             and c.article_id not in result.changed] if old else []
     chunks = [old.chunks[n] for n in keep] if old else []
@@ -158,21 +193,74 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
                       LexicalIndex.build([c.indexed_text for c in chunks]))
         store.write(path, manifest, [current[i] for i in manifest["articles"]], chunks, matrix, index.dense,
                     index.lexical)
-    return index, result
+    return index
 
 
 def load_index(path: Path) -> Index:
-    """Read an index folder; IndexingError names the folder when it is missing, stale-format or corrupt."""
+    """Read an index folder; IndexingError names the folder when it is missing, stale-format or corrupt.
+
+    Takes no lock: when a writer swaps in a new folder during the read (or removes the old one), the
+    read starts again, so the parts returned always come from one folder.
+    """
+    for _ in range(READ_ATTEMPTS - 1):
+        seen = store.identity(path)
+        try:
+            index = _read(path)
+        except IndexingError:
+            if store.identity(path) == seen:
+                raise
+            continue
+        if store.identity(path) == seen:
+            return index
+    return _read(path)
+
+
+def check(path: str | Path) -> list[str]:
+    """What is inconsistent in the index folder ``path``: a file that cannot be read, a manifest of the wrong
+    shape, or manifest counts that differ from chunks.jsonl lines, vectors rows, FAISS or BM25 sizes.
+    Empty when the index is whole."""
+    path = Path(path)
+    found = store.folder(path)
+    if found is None:
+        return [f"{path}: no index there"]
     try:
-        manifest, articles, chunks, vectors, dense, lexical = store.read(path)
-        if manifest.get("format_version") != manifests.FORMAT_VERSION:
-            raise IndexingError(f"{path}: index format {manifest.get('format_version')} is not "
-                                f"{manifests.FORMAT_VERSION}")
+        return _problems(*store.read(found))
+    except UNREADABLE as exc:
+        return [f"{found}: cannot be read ({type(exc).__name__}: {exc})"]
+
+
+def _read(path: Path) -> Index:
+    """One read of the index ``path`` (or of ``.NAME.old`` while a swap is half done), checked whole."""
+    found = store.folder(path)
+    if found is None:
+        raise IndexingError(f"{path}: no index there")
+    try:
+        manifest, articles, chunks, vectors, dense, lexical = store.read(found)
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        if version is not None and version != manifests.FORMAT_VERSION:
+            raise IndexingError(f"{path}: index format {version} is not {manifests.FORMAT_VERSION}")
+        problems = _problems(manifest, articles, chunks, vectors, dense, lexical)
     except RagError:
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as exc:
+    except UNREADABLE as exc:
         raise IndexingError(f"{path}: index is missing files or corrupt ({type(exc).__name__}: {exc})") from None
-    if not (len(chunks) == vectors.shape[0] == dense.ntotal == manifest["counts"]["chunks"]) \
-            or set(articles) != set(manifest["articles"]):
-        raise IndexingError(f"{path}: index files disagree with its manifest (corrupt)")
+    if problems:
+        raise IndexingError(f"{path}: index is corrupt ({'; '.join(problems)})")
     return Index(path, manifest, articles, chunks, vectors, dense, lexical)
+
+
+def _problems(manifest: Any, articles: dict[str, Article], chunks: list[Chunk], vectors: np.ndarray,
+              dense: faiss.Index, lexical: LexicalIndex) -> list[str]:
+    """How the parts of an index disagree with its manifest or with each other (empty when they agree)."""
+    shape = manifests.malformed(manifest)
+    if shape:
+        return [f"manifest.json {shape}"]
+    expected = manifest["counts"]["chunks"]
+    sizes = {"chunks.jsonl lines": len(chunks), "vectors.npy rows": vectors.shape[0] if vectors.ndim == 2 else -1,
+             "FAISS vectors": dense.ntotal, "BM25 documents": len(lexical)}
+    problems = [f"{n:,} {what}, not the manifest's {expected:,} chunks" for what, n in sizes.items() if n != expected]
+    if len(articles) != manifest["counts"]["articles"] or set(articles) != set(manifest["articles"]):
+        problems.append("articles.jsonl does not hold the manifest's articles")
+    if not {c.article_id for c in chunks} <= set(articles):
+        problems.append("chunks.jsonl has chunks of articles that are not in articles.jsonl")
+    return problems

@@ -34,6 +34,10 @@ class LexicalIndex:
         """Read an index written by save()."""
         return cls(bm25s.BM25.load(str(folder), mmap=False, load_corpus=False))
 
+    def __len__(self) -> int:
+        """How many documents (chunks) are indexed."""
+        return int(self.model.scores["num_docs"])
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk (zeros when no query word is in the vocabulary)."""
         terms = [t for t in tokenize(query) if t in self.vocab]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 from rag.config import Settings
 
 FORMAT_VERSION = 1
+# The fields every reader of a manifest relies on, and the JSON type each must have.
+SHAPE = {"format_version": int, "embedder": dict, "chunking": dict, "faiss": dict, "counts": dict, "articles": dict,
+         "created_at": str}
 
 
 def expected(settings: Settings, embedder: Any) -> dict[str, Any]:
@@ -18,6 +22,24 @@ def expected(settings: Settings, embedder: Any) -> dict[str, Any]:
                      "dimension": embedder.dimension, "bf16": settings.index.bf16},
         "chunking": dict(settings.to_dict()["chunk"]),
     }
+
+
+def malformed(manifest: Any) -> str | None:
+    """What is wrong with the shape of a manifest read from JSON ("has no 'counts'"), or None when every
+    field in ``SHAPE`` is there with its type, ``counts`` holds whole numbers and ``articles`` maps ids to hashes."""
+    if not isinstance(manifest, dict):
+        return f"is {json.dumps(manifest)[:40]}, not a JSON object"
+    for key, kind in SHAPE.items():
+        if key not in manifest:
+            return f"has no {key!r}"
+        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+            return f"has {key!r} of type {type(manifest[key]).__name__}, not {kind.__name__}"
+    counts = manifest["counts"]
+    if not all(type(counts.get(k)) is int and counts[k] >= 0 for k in ("articles", "chunks")):
+        return f"has 'counts' {counts}, not whole numbers of articles and chunks"
+    if not all(isinstance(h, str) for h in manifest["articles"].values()):
+        return "has 'articles' that do not map each article id to its content hash"
+    return None
 
 
 def incompatibility(manifest: dict[str, Any], wanted: dict[str, Any]) -> str | None:

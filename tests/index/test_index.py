@@ -128,7 +128,7 @@ def test_an_interrupted_write_leaves_the_previous_index_usable(corpus_copy: Path
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store.faiss, "write_index", interrupted)
+    monkeypatch.setattr(store.faiss, "serialize_index", interrupted)
     with pytest.raises(KeyboardInterrupt):
         _open(corpus_copy, tmp_path, embedder)
     monkeypatch.undo()
