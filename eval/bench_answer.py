@@ -1,11 +1,12 @@
 """Answer latency benchmark: time to first token and total per answer, p50/p95, for each local model.
 
-    .venv/bin/python eval/bench_answer.py [--models fast default] [--runtimes transformers llama-cpp]
+    .venv/bin/python eval/bench_answer.py [--models default fast] [--runtimes transformers llama-cpp]
                                           [--limit 30] [--index-dir embeddings] [--out FILE.json]
 
 Runs the seed questions (eval/seeds.jsonl) through RAG.stream with each model on each runtime (the
 llama-cpp runtime only when the [llama] extra is installed) in the same process and prints the
-figures and the ratio of each to the first row. Model load time is measured apart and not counted in
+figures, the ratio of each runtime to transformers for the same model, and the median seconds of each stage
+(retrieval, excerpts, prefill, decode, checks). Model load and one warm-up answer are not counted in
 the per-answer figures.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,55 +30,93 @@ from rag.evaluate import load_questions  # noqa: E402
 from rag.evaluate.metrics import percentile  # noqa: E402
 from rag.generate.registry import installed  # noqa: E402
 
+STAGES = ("retrieval_s", "excerpts_s", "prefill_s", "decode_s", "checks_s")
+
 
 def bench(model: str, runtime: str, questions: list[str], index_dir: str) -> dict[str, float]:
-    """Load ``model`` on ``runtime`` once, then answer every question, returning latency percentiles in seconds."""
+    """Load ``model`` on ``runtime`` once, then answer every question, returning latency percentiles in seconds,
+    the median of each stage (retrieval, excerpts, prefill, decode, checks) and the prompt and reply sizes."""
     settings = Settings().replace(**{"generate.model": model, "generate.runtime": runtime})
     rag = RAG.open(ROOT / "seeds", index_dir=index_dir, settings=settings)
     started = time.perf_counter()
     rag.generator  # noqa: B018  (load now, so answers measure answering only)
     load = time.perf_counter() - started
-    first, total, tokens, answerable = [], [], [], []
+    rag.ask(questions[0])  # one answer before timing: the runtime's one-time work (caches, warm-up) is load
+    first, total, tokens, prompt, answerable = [], [], [], [], []
+    stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for question in questions:
         stream = rag.stream(question)
         pieces = list(stream)
-        first.append(stream.answer.timings["first_token_s"])
-        total.append(stream.answer.timings["total_s"])
+        timings = stream.answer.timings
+        first.append(timings["first_token_s"])
+        total.append(timings["total_s"])
+        timings["decode_s"] = timings.get("write_s", 0.0) - timings.get("prefill_s", 0.0)
+        for stage in STAGES:
+            stages[stage].append(timings.get(stage, 0.0))
         tokens.append(rag.generator.count_tokens("".join(pieces)))
+        draft = rag.answerer.draft(question, stream.passages)
+        prompt.append(rag.generator.count_chat_tokens(draft.messages) if draft.messages else 0)
         answerable.append(stream.answer.answerable)
     answered = sum(a for a in answerable) / len(answerable)
     return {"load_s": load, "answered": answered, "ttft_p50": percentile(first, 50), "ttft_p95": percentile(first, 95),
             "total_p50": percentile(total, 50), "total_p95": percentile(total, 95),
-            "tokens_mean": sum(tokens) / len(tokens)}
+            "tokens_mean": sum(tokens) / len(tokens), "prompt_tokens_p50": percentile(prompt, 50),
+            **{f"{stage[:-2]}_p50": percentile(values, 50) for stage, values in stages.items()}}
+
+
+def run_apart(row: tuple[str, str], limit: int, index_dir: str) -> dict[str, float]:
+    """``bench`` for one (model, runtime) in a fresh process: no runtime inherits another's threads, caches or
+    CPU state (llama.cpp's AMX kernels fault once torch's bf16 kernels have released the tile registers)."""
+    command = [sys.executable, __file__, "--one", *row, "--limit", str(limit), "--index-dir", index_dir]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{'/'.join(row)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    """Parse flags, run each model, print the table."""
+    """Parse flags, run each model on each installed runtime, print the tables (latency, where the time goes)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["fast", "default"])
+    parser.add_argument("--models", nargs="+", default=["default", "fast"])
     parser.add_argument("--runtimes", nargs="+", default=["transformers", "llama-cpp"])
     parser.add_argument("--out", help="also write the figures to this JSON file")
-    parser.add_argument("--limit", type=int, default=30, help="questions (answerable and not, in file order)")
+    parser.add_argument("--limit", type=int, default=30, help="questions (answerable and not, spread over the file)")
     parser.add_argument("--index-dir", default=str(ROOT / "embeddings"))
+    parser.add_argument("--one", nargs=2, metavar=("MODEL", "RUNTIME"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     questions = [q.question for q in load_questions(ROOT / "eval" / "seeds.jsonl")[0]]
     step = max(1, len(questions) // args.limit)
     sample = questions[::step][: args.limit]
+    if args.one:  # one row, in its own process: print its figures as JSON
+        print(json.dumps(bench(*args.one, sample, args.index_dir)))
+        return
+    missing = [r for r in args.runtimes if not installed(r)]
     runtimes = [r for r in args.runtimes if installed(r)]
-    rows = [(model, runtime) for runtime in runtimes for model in args.models]
-    results = {row: bench(*row, sample, args.index_dir) for row in rows}
+    rows = [(model, runtime) for model in args.models for runtime in runtimes]
+    results = {row: run_apart(row, args.limit, args.index_dir) for row in rows}
+    console = Console(width=None if sys.stdout.isatty() else 160)
     table = Table(title=f"answer latency over {len(sample)} seed questions (2 cores, greedy; seconds)")
     for column in ("model", "runtime", "load", "TTFT p50", "TTFT p95", "total p50", "total p95", "tokens/answer",
-                   "answered", "total p50 vs first row"):
+                   "answered", "total p50 vs transformers"):
         table.add_column(column, justify="right")
-    base = results[rows[0]]["total_p50"]
     for (model, runtime), r in results.items():
+        base = results.get((model, "transformers"), r)["total_p50"]
         table.add_row(model, runtime, f"{r['load_s']:.1f}", f"{r['ttft_p50']:.2f}", f"{r['ttft_p95']:.2f}",
                       f"{r['total_p50']:.2f}", f"{r['total_p95']:.2f}", f"{r['tokens_mean']:.0f}",
                       f"{r['answered']:.2f}", f"{r['total_p50'] / base:.2f}x")
+    console.print(table)
+    stages = Table(title="where the time goes (median seconds per stage; prompt tokens: the whole prompt, "
+                         "its system part cached)")
+    for column in ("model", "runtime", "prompt tokens", *(stage[:-2] for stage in STAGES)):
+        stages.add_column(column, justify="right")
+    for (model, runtime), r in results.items():
+        stages.add_row(model, runtime, f"{r['prompt_tokens_p50']:.0f}",
+                       *(f"{r[stage[:-2] + '_p50']:.2f}" for stage in STAGES))
+    console.print(stages)
+    for runtime in missing:
+        console.print(f"{runtime}: not installed here, not measured")
     if args.out:
         Path(args.out).write_text(json.dumps({f"{m}/{rt}": r for (m, rt), r in results.items()}, indent=1))
-    Console(width=None if sys.stdout.isatty() else 150).print(table)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,7 @@ class AnswerStream:
         retrieved = time.perf_counter()
         answerer = rag.answerer
         draft = answerer.draft(self.question, self.passages)
+        drafted = time.perf_counter()
         first = None
         for piece in answerer.write(draft):
             first = first or time.perf_counter()
@@ -152,7 +153,7 @@ class AnswerStream:
         written = time.perf_counter()
         answer = answerer.check(draft)
         done = time.perf_counter()
-        answer.timings = {"retrieval_s": retrieved - started, **draft.timings,
+        answer.timings = {"retrieval_s": retrieved - started, "excerpts_s": drafted - retrieved, **draft.timings,
                           "first_token_s": (first or done) - started, "checks_s": done - written,
                           "total_s": done - started}
         self.answer = answer

@@ -4,7 +4,8 @@ file, greedy, with the model's own chat template (eval/bench_answer.py compares 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,10 @@ class LlamaCppGenerator:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self.name = name
+        # Every llama.cpp call runs on this one thread, where torch never runs: on CPUs with AMX, llama.cpp
+        # configures the tile registers once per thread, and torch's bf16 kernels (the embedder, the
+        # transformers runtime) release them after each call; llama.cpp then faults (SIGILL) on that thread.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-cpp")
         self.capabilities = capabilities or Capabilities(prefix_cache=True)
         self.llm = llm
         self.settings = settings
@@ -80,12 +85,25 @@ class LlamaCppGenerator:
         does not start with any of ``avoid`` (its first token is chosen here, the rest by llama.cpp)."""
         tokens = self._checked(messages)
         limit = max_new_tokens or self.settings.max_new_tokens
-        return stripped(self._pieces(tokens, limit, avoid))
+        return stripped(self._on_thread(self._pieces(tokens, limit, avoid)))
 
     def choice_logprobs(self, messages: Messages, choices: tuple[str, ...]) -> dict[str, float]:
         """Log-probability of the reply starting with each of ``choices`` (their first token)."""
-        logprobs = self._next_logprobs(self._checked(messages))
+        logprobs = self._run(self._next_logprobs, self._checked(messages))
         return {c: float(logprobs[self._first_token(c)]) for c in choices}
+
+    def _run(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` on the llama.cpp thread."""
+        return self._thread.submit(call, *args).result()
+
+    def _on_thread(self, pieces: Iterator[str]) -> Iterator[str]:
+        """``pieces``, each step run on the llama.cpp thread; closed there too."""
+        done = object()
+        try:
+            while (piece := self._run(next, pieces, done)) is not done:
+                yield piece
+        finally:
+            self._run(pieces.close)
 
     def _pieces(self, tokens: list[int], limit: int, avoid: tuple[str, ...]) -> Iterator[str]:
         if avoid:

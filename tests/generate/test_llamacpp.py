@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag import RAG, Settings
+from rag.config import GenerateSettings
 from rag.errors import ModelError
 from rag.generate.models import prepare_gguf
 from rag.generate.registry import installed
@@ -40,3 +41,26 @@ def test_the_fast_model_on_llama_cpp_streams_and_answers_with_citations(seed_ind
     assert answer.answerable and {c.article_id for c in answer.citations} == {bank}
     for citation in answer.citations:
         assert rag.article(citation.article_id).text[citation.quote_start:citation.quote_end] == citation.quote
+
+
+@needs_llama
+@pytest.mark.model
+@pytest.mark.slow
+def test_llama_cpp_calls_survive_torch_bf16_work_between_them() -> None:
+    """On AMX CPUs torch's bf16 kernels release the tile registers llama.cpp set up on the calling thread
+    (a SIGILL in the next llama.cpp call); every llama.cpp call runs on its own thread instead."""
+    import threading
+
+    import torch
+
+    from rag.generate.llamacpp import LlamaCppGenerator
+
+    generator = LlamaCppGenerator.load("fast", GenerateSettings(model="fast", runtime="llama-cpp"))
+    weights = torch.randn(1024, 1024, dtype=torch.bfloat16)
+    for story in range(4):  # a new prompt each time, so llama.cpp prefills a batch (its AMX kernels)
+        text = f"Story {story}: " + "The quick brown fox jumps over the lazy dog. " * 20 + "Name a colour."
+        messages = [{"role": "user", "content": text}, {"role": "assistant", "content": "Answer:"}]
+        torch.nn.functional.linear(torch.randn(128, 1024, dtype=torch.bfloat16), weights)  # as the embedder does
+        assert set(generator.choice_logprobs(messages, (" Red", " Blue"))) == {" Red", " Blue"}
+    assert generator.generate(messages, max_new_tokens=3)
+    assert generator._run(lambda: threading.current_thread().name).startswith("llama-cpp")
