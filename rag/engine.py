@@ -44,19 +44,21 @@ class RAG:
     @classmethod
     def open(cls, corpus: str | os.PathLike[str], index_dir: str | os.PathLike[str] = DEFAULT_INDEX_DIR,
              settings: Settings | None = None, name: str | None = None, generator: Generator | None = None,
-             reporter: Reporter | None = None) -> RAG:
+             reporter: Reporter | None = None, wait: bool = False) -> RAG:
         """Read ``corpus`` (file or folder), then load its index from ``index_dir``, updating it.
 
         Only new or edited articles are embedded. Skipped input is listed in ``.problems`` and
         what the index update did in ``.report``. Raises CorpusError when nothing can be indexed.
         ``reporter`` receives progress events (reading, chunking, embedding, writing, model
-        preparation); the library itself prints nothing.
+        preparation); the library itself prints nothing. When another process is updating the index,
+        the index on disk is used as it was (``.report.busy_writer``), unless ``wait`` (then this waits
+        for it, up to ``index.lock_timeout_s``, and updates from what it wrote).
         """
         corpus, index_dir = _path(corpus, "corpus", CorpusError), _path(index_dir, "index_dir", IndexingError)
         settings = settings or Settings.load()
         loaded = load_corpus(corpus, reporter)
         embedder = Embedder(settings.index)
-        index, report = open_index(loaded, index_dir, settings, embedder, name=name, report=reporter)
+        index, report = open_index(loaded, index_dir, settings, embedder, name=name, report=reporter, wait=wait)
         return cls(index, embedder, settings, report, loaded.problems, generator, reporter)
 
     def using(self, settings: Settings | None = None, generator: Generator | None = None) -> RAG:

@@ -39,8 +39,8 @@ class SlowEmbedder(Embedder):
 
 def write(corpus: Path, index_dir: Path, target_tokens: int = 200, slow: float = 0.0,
           wait_for_lock: bool = False) -> dict[str, Any]:
-    """Open (update) the index of ``corpus`` once; what it did. ``wait_for_lock``: start only once another
-    writer holds the lock of the index."""
+    """Open (update) the index of ``corpus`` once, as ``rag index`` does (waiting for another writer); what it
+    did. ``wait_for_lock``: start only once another writer holds the lock of the index."""
     if wait_for_lock:
         lock = index_dir / f".{corpus.name}.lock"
         deadline = time.monotonic() + 60
@@ -48,7 +48,8 @@ def write(corpus: Path, index_dir: Path, target_tokens: int = 200, slow: float =
             time.sleep(0.005)
     events: list[Any] = []
     settings = Settings().replace(**{"chunk.target_tokens": target_tokens})
-    index, report = open_index(load_corpus(corpus), index_dir, settings, SlowEmbedder(slow), report=events.append)
+    index, report = open_index(load_corpus(corpus), index_dir, settings, SlowEmbedder(slow), report=events.append,
+                               wait=True)
     return {"pid": os.getpid(), "embedded": report.chunks_embedded, "chunks": len(index.chunks),
             "notes": [e.description for e in events if e.stage == "note"]}
 

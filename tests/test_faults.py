@@ -62,11 +62,12 @@ def news(tmp_path: Path) -> Path:
 
 
 def _open(corpus: Path, index_dir: Path, embedder: CountingEmbedder, settings: Settings | None = None,
-          ) -> tuple[Index, IndexReport, list[Event]]:
-    """open_index over ``corpus``, with the progress events it sent."""
+          wait: bool = False) -> tuple[Index, IndexReport, list[Event]]:
+    """open_index over ``corpus``, with the progress events it sent (``wait``: as ``rag index`` does)."""
     events: list[Event] = []
     embedder.embedded = 0
-    index, report = open_index(load_corpus(corpus), index_dir, settings or Settings(), embedder, report=events.append)
+    index, report = open_index(load_corpus(corpus), index_dir, settings or Settings(), embedder, report=events.append,
+                               wait=wait)
     return index, report, events
 
 
@@ -260,7 +261,7 @@ def test_a_second_writer_waits_for_the_lock_and_gives_up_with_its_pid(news: Path
         (news / "museum.md").write_text(EXTRA)
         settings = Settings().replace(**{"index.lock_timeout_s": 0.3})
         with pytest.raises(IndexingError) as error:
-            _open(news, tmp_path / "ix", embedder, settings)
+            _open(news, tmp_path / "ix", embedder, settings, wait=True)
     assert str(error.value) == (f"{lock}: the index {old.path} is still being written by pid {os.getpid()} after "
                                 "0.3 s. Fix: wait for that process to finish (or stop it), or raise "
                                 "index.lock_timeout_s")
@@ -275,9 +276,25 @@ def test_the_wait_is_noted_once_with_the_pid(news: Path, tmp_path: Path, embedde
     events: list[Event] = []
     with store.locked(old.path, timeout_s=5), pytest.raises(IndexingError):
         open_index(load_corpus(news), tmp_path / "ix", Settings().replace(**{"index.lock_timeout_s": 0.5}),
-                   embedder, report=events.append)
+                   embedder, report=events.append, wait=True)
     assert _notes(events) == [f"waiting for pid {os.getpid()}, which is writing the index {old.path} (lock "
                               f"{tmp_path / 'ix' / '.news.lock'}); giving up after 0.5 s"]
+
+
+def test_a_reader_of_a_changed_corpus_uses_the_index_on_disk_while_another_writer_updates_it(
+        news: Path, tmp_path: Path, embedder: CountingEmbedder) -> None:
+    old, _, _ = _open(news, tmp_path / "ix", embedder)
+    (news / "museum.md").write_text(EXTRA)
+    with store.locked(old.path, timeout_s=5):
+        started = time.monotonic()
+        index, report, events = _open(news, tmp_path / "ix", embedder)  # search / ask / chat: no wait
+        assert time.monotonic() - started < 2 and embedder.embedded == 0
+    assert report.busy_writer == str(os.getpid()) and not report.unchanged
+    assert [c.id for c in index.chunks] == [c.id for c in old.chunks]
+    assert _notes(events) == [f"pid {os.getpid()} is updating the index {old.path}: this uses the index on disk as "
+                              "it was (run it again when that is done to see the changes)"]
+    _, report, _ = _open(news, tmp_path / "ix", embedder)  # once the writer is done, the change is indexed
+    assert report.added == ["the-city-museum-reopens-after-repairs"] and report.busy_writer is None
 
 
 def test_only_dead_writers_temp_folders_are_removed(news: Path, tmp_path: Path, embedder: CountingEmbedder) -> None:

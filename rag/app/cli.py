@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    rag = open_rag(settings)
+    rag = open_rag(settings, wait=True)
     if rag.report.write_error:
         raise rag.report.write_error
     out.print(f"{len(rag.index.articles)} articles, {len(rag.index.chunks)} chunks in {rag.index.path}"

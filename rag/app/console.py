@@ -120,9 +120,10 @@ def reporter(quiet: bool = False) -> Reporter:
     return RichReporter() if err.is_terminal else LineReporter()
 
 
-def open_rag(settings: Settings, quiet: bool = False) -> RAG:
-    """Open the configured corpus with progress shown, printing skipped input and what the index update did."""
-    rag = RAG.open(settings.paths.corpus, settings.paths.index_dir, settings, reporter=reporter(quiet))
+def open_rag(settings: Settings, quiet: bool = False, wait: bool = False) -> RAG:
+    """Open the configured corpus with progress shown, printing skipped input and what the index update did;
+    ``wait``: for another process updating the index (``rag index``), instead of using the index on disk."""
+    rag = RAG.open(settings.paths.corpus, settings.paths.index_dir, settings, reporter=reporter(quiet), wait=wait)
     for problem in rag.problems:
         err.print(f"[yellow]skipped[/yellow] {escape(str(problem))}")
     if not quiet:
@@ -132,8 +133,8 @@ def open_rag(settings: Settings, quiet: bool = False) -> RAG:
 
 def print_index_report(report: IndexReport, rag: RAG) -> None:
     """One line saying what opening the index changed (nothing when it was up to date, or when the update
-    could not be written: a note said so)."""
-    if report.unchanged or report.write_error:
+    could not be written or another process was updating it: a note said so)."""
+    if report.unchanged or report.write_error or report.busy_writer:
         return
     if report.rebuild_reason:
         err.print(f"index [bold]{rag.index.path}[/bold]: rebuilt, {len(rag.index.articles)} articles, "

@@ -45,11 +45,13 @@ class IndexReport:
     chunks_embedded: int = 0
     rebuild_reason: str | None = None
     write_error: IndexingError | None = None  # the update could not be written: the index is the one on disk
+    busy_writer: str | None = None  # the pid of another writer updating the index: the one on disk was used
 
     @property
     def unchanged(self) -> bool:
         """True when nothing had to be embedded, removed or written."""
-        return not (self.added or self.changed or self.removed or self.rebuild_reason or self.write_error)
+        return not (self.added or self.changed or self.removed or self.rebuild_reason or self.write_error
+                    or self.busy_writer)
 
 
 @dataclass
@@ -90,7 +92,8 @@ def index_name(corpus_path: str | Path) -> str:
 
 
 def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedder: Embedder,
-               name: str | None = None, report: Reporter | None = None) -> tuple[Index, IndexReport]:
+               name: str | None = None, report: Reporter | None = None, wait: bool = False
+               ) -> tuple[Index, IndexReport]:
     """Load the index of ``corpus`` from ``index_dir``, embedding only what changed.
 
     Unchanged corpus: loads and returns at once, taking no lock. New or edited articles: only their
@@ -99,7 +102,9 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
     one waits, then reads what the first wrote before deciding what to embed), and every write goes
     to a temporary folder renamed into place, so an interrupted build leaves the previous index
     usable. When the folder cannot be written, the index on disk is returned as it was, with a note
-    and ``IndexReport.write_error``. ``report`` receives progress.
+    and ``IndexReport.write_error``. When another writer is updating the index and a readable one is
+    on disk, that one is returned as it was, with a note and ``IndexReport.busy_writer``, unless
+    ``wait`` (``rag index`` waits; reading commands do not). ``report`` receives progress.
     """
     path = Path(index_dir) / (name or index_name(corpus.root))
     if Path(corpus.root).is_dir() and path.resolve().is_relative_to(Path(corpus.root).resolve()):
@@ -111,8 +116,9 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
     on_disk, result = _compare(corpus, path, wanted)
     if on_disk is not None and result.unchanged:
         return on_disk, result
+    usable = on_disk is not None and on_disk.manifest["embedder"] == wanted["embedder"]
     try:
-        with store.locked(path, settings.index.lock_timeout_s, report):
+        with store.locked(path, settings.index.lock_timeout_s, report, wait=wait or not usable):
             store.recover(path)
             if store.identity(path) != seen:  # another writer got there first
                 on_disk, result = _compare(corpus, path, wanted)
@@ -122,8 +128,13 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
                 note(report, result.rebuild_reason)
             return _update(corpus, path, settings, embedder, wanted,
                            None if result.rebuild_reason else on_disk, result, report), result
+    except store.Busy as busy:
+        result.busy_writer = busy.holder
+        note(report, f"pid {busy.holder} is updating the index {path}: this uses the index on disk as it was "
+                     "(run it again when that is done to see the changes)")
+        return on_disk, result
     except store.Unwritable as exc:
-        if on_disk is None or on_disk.manifest["embedder"] != wanted["embedder"]:
+        if not usable:
             raise
         result.write_error = exc
         note(report, f"{exc.problem}; the update is not saved and the index on disk is used as it was. "

@@ -36,6 +36,15 @@ class Unwritable(IndexingError):
     """The index folder cannot be written (read-only, not a folder, disk full); the index on disk is intact."""
 
 
+class Busy(Exception):
+    """Another writer holds the index lock and the caller chose not to wait (``locked(..., wait=False)``)."""
+
+    def __init__(self, holder: str) -> None:
+        """``holder``: the pid written in the lock file ("unknown" when it could not be read)."""
+        super().__init__(f"pid {holder} holds the index lock")
+        self.holder = holder
+
+
 def read(path: Path) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], np.ndarray, faiss.Index, LexicalIndex]:
     """The parts of the index folder ``path``; OSError/ValueError/KeyError/TypeError when a file is bad."""
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
@@ -113,11 +122,12 @@ def recover(path: Path) -> None:
 
 
 @contextmanager
-def locked(path: Path, timeout_s: float, report: Reporter | None = None) -> Iterator[None]:
+def locked(path: Path, timeout_s: float, report: Reporter | None = None, wait: bool = True) -> Iterator[None]:
     """Hold the writer lock of the index folder ``path``: ``.NAME.lock`` next to it, holding this pid.
 
     When another writer holds it, wait, with one note naming its pid, for at most ``timeout_s``
-    seconds, then raise IndexingError naming the lock file and the pid. Unwritable when the lock
+    seconds, then raise IndexingError naming the lock file and the pid; with ``wait=False`` raise Busy
+    at once. Unwritable when the lock
     file cannot be made (a read-only folder, a file in the way). The lock file is removed on release.
     """
     lock = path.with_name(f".{path.name}.lock")
@@ -134,6 +144,8 @@ def locked(path: Path, timeout_s: float, report: Reporter | None = None) -> Iter
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
+            if not wait:
+                raise Busy(holder) from None
             if not noted:
                 note(report, f"waiting for pid {holder}, which is writing the index {path} (lock {lock}); "
                              f"giving up after {timeout_s:g} s")
