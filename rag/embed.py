@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 
@@ -67,20 +68,27 @@ class Embedder:
 
     @cached_property
     def fingerprint(self) -> str:
-        """sha256 of the weights file, cached by path, size and mtime so it is computed once."""
+        """sha256 of the weights file, cached by path, size and mtime so it is computed once. The cache file is
+        only a shortcut: one that cannot be read, parsed or written is ignored (the hash is computed again)."""
         weights = self.path / "model.safetensors"
         stat = weights.stat()
         key = f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
         memo = cache_dir() / "embedder-hashes.json"
-        known = json.loads(memo.read_text()) if memo.exists() else {}
-        if key not in known:
+        try:
+            known = json.loads(memo.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            known = {}
+        if not isinstance(known, dict) or not isinstance(known.get(key), str):
             digest = hashlib.sha256()
             with weights.open("rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)
-            known[key] = digest.hexdigest()
-            memo.parent.mkdir(parents=True, exist_ok=True)
-            memo.write_text(json.dumps(known, indent=1))
+            known = {**(known if isinstance(known, dict) else {}), key: digest.hexdigest()}
+            with suppress(OSError):
+                memo.parent.mkdir(parents=True, exist_ok=True)
+                tmp = memo.with_name(f".{memo.name}.tmp-{os.getpid()}")
+                tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
+                tmp.replace(memo)
         return known[key]
 
     @cached_property

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -46,3 +49,18 @@ def test_the_fingerprint_is_the_weights_hash(embedder: Embedder) -> None:
 def test_an_unknown_embedder_names_the_choices(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(ModelError, match="unknown embedder 'nope'. Fix: use one of all-MiniLM-L6-v2"):
         Embedder(IndexSettings(embedder="nope"))
+
+
+@pytest.mark.parametrize("memo", ["{not json", "[]", '{"x": 1}', None])
+def test_a_bad_or_unreadable_hash_cache_is_ignored(memo: str | None, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = Embedder().fingerprint
+    monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path))
+    cache = tmp_path / "embedder-hashes.json"
+    if memo is None:
+        cache.mkdir()  # a folder where the file should be: it can be neither read nor written
+    else:
+        cache.write_text(memo)
+    assert Embedder().fingerprint == expected
+    if memo is not None:  # rewritten with the hash
+        assert expected in json.loads(cache.read_text()).values()
