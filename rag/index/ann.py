@@ -81,7 +81,13 @@ class DenseIndex:
         params = faiss.SearchParametersIVF(nprobe=self.faiss.nprobe)
         if rows is not None:
             params.sel = faiss.IDSelectorBatch(rows)
-        _, shortlist = self.faiss.search(queries, wanted, params=params)
+        threads = faiss.omp_get_max_threads()
+        if len(queries) == 1:  # one query gains nothing from threads, and on busy cores they wait for each other
+            faiss.omp_set_num_threads(1)
+        try:
+            _, shortlist = self.faiss.search(queries, wanted, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         return _rescore(queries, self.vectors, shortlist, k)
 
 
@@ -131,7 +137,8 @@ def _rescore(queries: np.ndarray, vectors: np.ndarray, shortlist: np.ndarray, k:
     ids = np.full((len(queries), k), -1, dtype=np.int64)
     for q, row in enumerate(shortlist):
         row = row[row >= 0]
-        exact = vectors[row] @ queries[q]
+        # einsum, not BLAS: on busy cores a BLAS matrix-vector product waits milliseconds for its threads
+        exact = np.einsum("ij,j->i", vectors[row], queries[q])
         best = np.argsort(-exact, kind="stable")[:k]
         scores[q, :len(best)], ids[q, :len(best)] = exact[best], row[best]
     return scores, ids
