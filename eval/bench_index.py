@@ -11,9 +11,9 @@ peak memory is its own:
   --queries; MultiHop-RAG: the first --queries non-null queries) and of the query encoding alone;
 * time to reopen the unchanged index.
 
-Then FAISS exact (IndexFlatIP) vs HNSW (the parameters rag.index uses) at the MultiHop-RAG size with
+Then FAISS exact (IndexFlatIP) vs rag's ANN (rag.index.ann, IVF-SQ8 re-scored) at the MultiHop-RAG size with
 its real vectors and queries, and on 100k and 300k random normalised 384-d vectors: build time,
-single-query latency p50/p95 at the depth rag.retrieve asks for, HNSW recall@10 against exact, and
+single-query latency p50/p95 at the depth rag.retrieve asks for, ANN recall@10 against exact, and
 recall under a 1% filter; followed by a recommendation for ``index.flat_max_vectors``.
 
     .venv/bin/python eval/bench_index.py                  # both corpora, full
@@ -46,7 +46,6 @@ from rag.evaluate.metrics import percentile  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "multihop-rag"
 FLAT_BUDGET_MS = 10.0  # exact search is fine while one query's flat search stays under this (p95)
-MIN_HNSW_RECALL = 0.95
 DIM = 384
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
@@ -209,17 +208,17 @@ def raw_encode(model_path: str, texts: list[str], batch_size: int) -> dict[str, 
     return out
 
 
-def faiss_bench(label: str, base: Any, queries: Any, depth: int, ef_values: tuple[int, ...],
-                threads: int = 1) -> dict[str, Any]:
-    """Flat vs HNSW (rag.index's M/efConstruction) on ``base``: build, latency, recall@10, filtered recall.
+def faiss_bench(label: str, base: Any, queries: Any, depth: int, threads: int = 1) -> dict[str, Any]:
+    """Flat vs the dense index rag builds above ``index.flat_max_vectors`` (rag.index.ann: IVF-SQ8 with
+    exact re-scoring, nprobe tuned at build) on ``base``: build, latency, recall@10, filtered recall.
 
-    Searches run with ``threads`` FAISS threads (graph building uses all cores).
+    Searches run with ``threads`` FAISS threads (training and adding use all cores).
     """
     import faiss
     import numpy as np
 
     from rag.config import IndexSettings
-    from rag.index.ann import build_faiss, faiss_params
+    from rag.index.ann import build_dense, faiss_params
 
     base = np.ascontiguousarray(base, dtype=np.float32)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
@@ -232,8 +231,9 @@ def faiss_bench(label: str, base: Any, queries: Any, depth: int, ef_values: tupl
     flat.add(base)
     out["flat_build_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    hnsw = build_faiss(base, faiss_params(n, IndexSettings(flat_max_vectors=0)))  # the index's own HNSW build
-    out["hnsw_build_s"] = time.perf_counter() - t0
+    ann = build_dense(base, faiss_params(n, IndexSettings(flat_max_vectors=0)))  # the index's own build
+    out["ann_build_s"] = time.perf_counter() - t0
+    out["ann_params"] = ann.params
 
     truth = flat.search(queries, depth)[1]
     faiss.omp_set_num_threads(threads)
@@ -244,33 +244,30 @@ def faiss_bench(label: str, base: Any, queries: Any, depth: int, ef_values: tupl
         times.append(time.perf_counter() - t0)
     out["flat"] = _lat(times)
 
-    # 1% filter, as rag.retrieve applies publisher/date filters (IDSelectorBatch)
+    # 1% filter, as rag.retrieve applies publisher/date filters
     rng = np.random.default_rng(1)
     allowed = np.sort(rng.choice(n, size=max(n // 100, 10), replace=False)).astype("int64")
-    params_flat = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-    truth_filtered = flat.search(queries, 10, params=params_flat)[1]
+    truth_filtered = flat.search(queries, 10, params=faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)))[1]
+    mask = np.zeros(n, dtype=bool)
+    mask[allowed] = True
 
-    out["hnsw"] = {}
-    for ef in ef_values:
-        hnsw.hnsw.efSearch = ef
-        times, found = [], []
-        for i in range(len(queries)):
-            t0 = time.perf_counter()
-            ids = hnsw.search(queries[i:i + 1], depth)[1][0]
-            times.append(time.perf_counter() - t0)
-            found.append(len(set(ids[:10].tolist()) & set(truth[i, :10].tolist())) / 10)
-        params = faiss.SearchParametersHNSW(sel=faiss.IDSelectorBatch(allowed), efSearch=ef)
-        got = hnsw.search(queries, 10, params=params)[1]
-        filtered = [len(set(g[g >= 0].tolist()) & set(t[t >= 0].tolist())) / max((t >= 0).sum(), 1)
-                    for g, t in zip(got, truth_filtered)]
-        out["hnsw"][ef] = {**_lat(times), "recall@10": float(np.mean(found)),
-                           "filtered_1pct_recall@10": float(np.mean(filtered))}
+    times, found = [], []
+    for i in range(len(queries)):
+        t0 = time.perf_counter()
+        ids = ann.search(queries[i], depth)[1][0]
+        times.append(time.perf_counter() - t0)
+        found.append(len(set(ids[:10].tolist()) & set(truth[i, :10].tolist())) / 10)
+    got = ann.search(queries, 10, mask)[1]
+    filtered = [len(set(g[g >= 0].tolist()) & set(t[t >= 0].tolist())) / max((t >= 0).sum(), 1)
+                for g, t in zip(got, truth_filtered)]
+    out["ann"] = {**_lat(times), "recall@10": float(np.mean(found)),
+                  "filtered_1pct_recall@10": float(np.mean(filtered))}
     faiss.omp_set_num_threads(default_threads)
     return out
 
 
-def synthetic(n: int, n_queries: int, depth: int, ef_values: tuple[int, ...]) -> dict[str, Any]:
-    """faiss_bench on ``n`` random unit vectors with random unit queries (a hard case for HNSW)."""
+def synthetic(n: int, n_queries: int, depth: int) -> dict[str, Any]:
+    """faiss_bench on ``n`` random unit vectors with random unit queries (a hard case for any ANN)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -278,7 +275,7 @@ def synthetic(n: int, n_queries: int, depth: int, ef_values: tuple[int, ...]) ->
     base /= np.linalg.norm(base, axis=1, keepdims=True)
     queries = rng.standard_normal((n_queries, DIM), dtype=np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    return faiss_bench(f"random {n // 1000}k", base, queries, depth, ef_values)
+    return faiss_bench(f"random {n // 1000}k", base, queries, depth)
 
 
 def _in_child(func, *args):  # noqa: ANN001, ANN202
@@ -291,7 +288,7 @@ def _in_child(func, *args):  # noqa: ANN001, ANN202
 
 
 def flat_sweep(sizes: tuple[int, ...], n_queries: int, depth: int) -> list[dict[str, Any]]:
-    """Exact-search latency alone (no HNSW build) on prefixes of one random unit-vector set, with one
+    """Exact-search latency alone (no ANN build) on prefixes of one random unit-vector set, with one
     FAISS thread and with FAISS's default (all cores)."""
     import faiss
     import numpy as np
@@ -381,24 +378,22 @@ def _print_corpus(results: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _print_faiss(runs: list[dict[str, Any]], ef_default: int) -> None:
-    table = Table(title=f"FAISS exact vs HNSW (M, efConstruction from rag.index), single-query search of "
+def _print_faiss(runs: list[dict[str, Any]]) -> None:
+    table = Table(title=f"FAISS exact vs rag's ANN (rag.index.ann), single-query search of "
                         f"depth {runs[0]['depth']}, {runs[0]['threads']} FAISS thread(s)")
-    for col in ("vectors", "flat build", "HNSW build", "flat p50/p95 ms", "HNSW ef", "HNSW p50/p95 ms",
-                "HNSW recall@10", "recall@10, 1% filter"):
+    for col in ("vectors", "flat build", "ANN", "ANN build", "flat p50/p95 ms", "ANN p50/p95 ms",
+                "ANN recall@10", "recall@10, 1% filter"):
         table.add_column(col, justify="right")
     for r in runs:
-        for n, (ef, h) in enumerate(r["hnsw"].items()):
-            first = n == 0
-            table.add_row(
-                f"{r['label']} ({r['n']:,})" if first else "", f"{r['flat_build_s']:.2f} s" if first else "",
-                f"{r['hnsw_build_s']:.1f} s" if first else "",
-                f"{r['flat']['p50_ms']:.2f} / {r['flat']['p95_ms']:.2f}" if first else "",
-                f"{ef}{' *' if int(ef) == ef_default else ''}", f"{h['p50_ms']:.2f} / {h['p95_ms']:.2f}",
-                f"{h['recall@10']:.3f}", f"{h['filtered_1pct_recall@10']:.3f}")
+        a, p = r["ann"], r["ann_params"]
+        table.add_row(f"{r['label']} ({r['n']:,})", f"{r['flat_build_s']:.2f} s",
+                      f"{p['factory']} nprobe {p['nprobe']}", f"{r['ann_build_s']:.1f} s",
+                      f"{r['flat']['p50_ms']:.2f} / {r['flat']['p95_ms']:.2f}",
+                      f"{a['p50_ms']:.2f} / {a['p95_ms']:.2f}",
+                      f"{a['recall@10']:.3f}", f"{a['filtered_1pct_recall@10']:.3f}")
     console.print(table)
-    console.print("* = efSearch rag.index uses. Random vectors with random queries are the hard case for HNSW "
-                  "(no cluster structure, near-equal distances); real embeddings recall better.")
+    console.print("Random vectors with random queries are the hard case for any ANN (no cluster structure, "
+                  "near-equal distances); real embeddings recall better (eval/bench_scale.py).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -409,19 +404,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="MultiHop-RAG: first 100 articles; 50 queries; synthetic 100k only")
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="MultiHop-RAG folder (default: %(default)s)")
     parser.add_argument("--queries", type=int, default=None, help="queries per corpus (default 200, quick 50)")
-    parser.add_argument("--no-faiss", action="store_true", help="skip the FAISS flat vs HNSW part")
+    parser.add_argument("--no-faiss", action="store_true", help="skip the FAISS flat vs ANN part")
     parser.add_argument("--faiss-only", action="store_true", help="only the synthetic FAISS part (no corpus)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args(argv)
     n_queries = args.queries or (50 if args.quick else 200)
     corpora = [] if args.faiss_only else ["seeds", "multihop"] if args.corpus == "both" else [args.corpus]
     from rag.config import RetrieveSettings
-    from rag.index.ann import HNSW_EF_SEARCH
 
     settings = _settings()
     rs: RetrieveSettings = settings.retrieve
     depth = max(rs.candidates, 10 * rs.max_per_article)  # what rag.retrieve asks FAISS for at k=10
-    ef_values = tuple(sorted({64, HNSW_EF_SEARCH, 256}))
     console.print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
                   f"embedder {settings.index.embedder}, bf16={settings.index.bf16}, "
                   f"batch {settings.index.batch_size}; flat_max_vectors={settings.index.flat_max_vectors}")
@@ -439,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_faiss and corpus == "multihop":
             console.print("FAISS at the MultiHop-RAG size (real vectors and queries) ...")
             faiss_runs.append(faiss_bench(f"MultiHop-RAG{' (quick)' if args.quick else ''}", vectors,
-                                          query_vectors, depth, ef_values))
+                                          query_vectors, depth))
         results.append(r)
     if results:
         _print_corpus(results)
@@ -452,9 +445,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"exact-search latency sweep over {', '.join(f'{n // 1000}k' for n in sizes)} random vectors ...")
         sweep = flat_sweep(sizes, 100 if args.quick else 200, depth)
         for n in (100_000,) if args.quick else (100_000, 300_000):
-            console.print(f"FAISS flat vs HNSW on {n:,} random vectors ...")
-            faiss_runs.append(synthetic(n, 100 if args.quick else 200, depth, ef_values))
-        _print_faiss(faiss_runs, HNSW_EF_SEARCH)
+            console.print(f"FAISS flat vs ANN on {n:,} random vectors ...")
+            faiss_runs.append(synthetic(n, 100 if args.quick else 200, depth))
+        _print_faiss(faiss_runs)
         table = Table(title=f"Exact search (IndexFlatIP) latency alone, depth {depth}, single queries")
         table.add_column("vectors", justify="right")
         table.add_column("1 thread p50 / p95 ms", justify="right")
@@ -472,12 +465,11 @@ def main(argv: list[str] | None = None) -> int:
             + (f" (whole search p50 at MultiHop-RAG size: {search_p50:.0f} ms)" if search_p50 else "")
             + f". Current setting: {settings.index.flat_max_vectors:,}.")
         for r in faiss_runs:
-            h = r["hnsw"][HNSW_EF_SEARCH]
+            a = r["ann"]
             console.print(
-                f"  HNSW efSearch {HNSW_EF_SEARCH} on {r['label']} ({r['n']:,}): p95 {h['p95_ms']:.2f} ms vs flat "
-                f"{r['flat']['p95_ms']:.2f} ms; recall@10 {h['recall@10']:.3f}, with a 1% filter "
-                f"{h['filtered_1pct_recall@10']:.3f}; graph build {r['hnsw_build_s']:.0f} s, paid on every index "
-                "update (rag.index rebuilds FAISS from all vectors).")
+                f"  ANN ({r['ann_params']['factory']}) on {r['label']} ({r['n']:,}): p95 {a['p95_ms']:.2f} ms vs flat "
+                f"{r['flat']['p95_ms']:.2f} ms; recall@10 {a['recall@10']:.3f}, with a 1% filter "
+                f"{a['filtered_1pct_recall@10']:.3f}; build {r['ann_build_s']:.0f} s.")
         rec["search_p50_ms_multihop"] = search_p50
     if args.out:
         Path(args.out).write_text(json.dumps({"corpora": results, "faiss": faiss_runs, "flat_sweep": sweep,

@@ -52,12 +52,18 @@ class ChunkSettings:
 
 @dataclass(frozen=True)
 class IndexSettings:
-    """Embedding and FAISS settings."""
+    """Embedding and FAISS settings (flat below a size, an inverted file above: rag.index.ann)."""
 
     embedder: str = "all-MiniLM-L6-v2"
     batch_size: int = _setting(32, low=1, high=4096)
     bf16: bool = True
-    flat_max_vectors: int = _setting(20_000, low=0)  # exact search up to here, HNSW above
+    flat_max_vectors: int = _setting(20_000, low=0)  # exact search up to here, IVF-SQ8 above (rag.index.ann)
+    ann_recall: float = _setting(0.95, low=0, high=1)  # IVF: nprobe is chosen at build to reach this recall@10
+    ann_nlist: int = _setting(0, low=0)  # IVF inverted lists; 0: the power of two nearest 4 * sqrt(vectors)
+    ann_refine: float = _setting(2.0, low=1, high=100)  # IVF: shortlist this many times k, re-scored exactly
+    # BM25 backend (rag.index.lexical): "auto" is bm25s up to tantivy_above chunks, Tantivy above if installed
+    lexical: str = _setting("auto", choices=("auto", "bm25s", "tantivy"))
+    tantivy_above: int = _setting(100_000, low=0)
     lock_timeout_s: float = _setting(600.0, low=0)  # a second writer of one index waits this long for the first
 
 

@@ -2,7 +2,8 @@
 
 ``open_index`` reuses what is there, embeds only new or edited articles and writes the result
 atomically (``store``); ``manifest`` says what an index holds and whether it fits the settings;
-``ann`` builds the FAISS index, ``lexical`` the BM25 index and ``sentences`` the per-sentence terms.
+``ann`` builds the FAISS index (exact, or IVF-SQ8 re-scored exactly), ``lexical`` the BM25 index and
+``sentences`` the per-sentence terms.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from rag.chunking import Chunk, chunk_article
@@ -22,8 +22,8 @@ from rag.embed import Embedder
 from rag.errors import IndexingError, RagError
 from rag.index import manifest as manifests
 from rag.index import store
-from rag.index.ann import build_faiss, faiss_params
-from rag.index.lexical import LexicalIndex
+from rag.index.ann import DenseIndex, build_dense, faiss_params
+from rag.index.lexical import Lexical, build_lexical, lexical_kind
 from rag.index.sentences import SentenceIndex
 from rag.progress import Reporter, note, task
 
@@ -44,27 +44,28 @@ class IndexReport:
     kept: int = 0
     chunks_embedded: int = 0
     rebuild_reason: str | None = None
+    reindex_reason: str | None = None  # the search structures change (not the vectors): nothing is re-embedded
     write_error: IndexingError | None = None  # the update could not be written: the index is the one on disk
     busy_writer: str | None = None  # the pid of another writer updating the index: the one on disk was used
 
     @property
     def unchanged(self) -> bool:
         """True when nothing had to be embedded, removed or written."""
-        return not (self.added or self.changed or self.removed or self.rebuild_reason or self.write_error
-                    or self.busy_writer)
+        return not (self.added or self.changed or self.removed or self.rebuild_reason or self.reindex_reason
+                    or self.write_error or self.busy_writer)
 
 
 @dataclass
 class Index:
-    """A loaded index: articles, chunks in vector order, vectors, FAISS and lexical search."""
+    """A loaded index: articles, chunks in vector order, vectors, dense (FAISS) and lexical search."""
 
     path: Path
     manifest: dict[str, Any]
     articles: dict[str, Article]
     chunks: list[Chunk]
     vectors: np.ndarray
-    dense: faiss.Index
-    lexical: LexicalIndex
+    dense: DenseIndex
+    lexical: Lexical
 
     @cached_property
     def sentences(self) -> SentenceIndex:
@@ -113,7 +114,7 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
     store.clean(path)
     wanted = manifests.expected(settings, embedder)
     seen = store.identity(path)
-    on_disk, result = _compare(corpus, path, wanted)
+    on_disk, result = _compare(corpus, path, wanted, settings)
     if on_disk is not None and result.unchanged:
         return on_disk, result
     usable = on_disk is not None and on_disk.manifest["embedder"] == wanted["embedder"]
@@ -121,11 +122,11 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
         with store.locked(path, settings.index.lock_timeout_s, report, wait=wait or not usable):
             store.recover(path)
             if store.identity(path) != seen:  # another writer got there first
-                on_disk, result = _compare(corpus, path, wanted)
+                on_disk, result = _compare(corpus, path, wanted, settings)
                 if on_disk is not None and result.unchanged:
                     return on_disk, result
-            if result.rebuild_reason:
-                note(report, result.rebuild_reason)
+            if result.rebuild_reason or result.reindex_reason:
+                note(report, result.rebuild_reason or result.reindex_reason)
             return _update(corpus, path, settings, embedder, wanted,
                            None if result.rebuild_reason else on_disk, result, report), result
     except store.Busy as busy:
@@ -142,9 +143,11 @@ def open_index(corpus: Corpus, index_dir: str | Path, settings: Settings, embedd
         return on_disk, result
 
 
-def _compare(corpus: Corpus, path: Path, wanted: dict[str, Any]) -> tuple[Index | None, IndexReport]:
+def _compare(corpus: Corpus, path: Path, wanted: dict[str, Any],
+             settings: Settings) -> tuple[Index | None, IndexReport]:
     """The index on disk (None when there is none or it cannot be read) and how the corpus differs from it;
-    the report's ``rebuild_reason`` says why it cannot be updated in place, if so."""
+    the report's ``rebuild_reason`` says why it cannot be updated in place, if so, and ``reindex_reason``
+    why its lexical index must be rebuilt from the chunks it has (another backend in the settings)."""
     result = IndexReport()
     on_disk: Index | None = None
     if store.folder(path) is not None:
@@ -154,6 +157,9 @@ def _compare(corpus: Corpus, path: Path, wanted: dict[str, Any]) -> tuple[Index 
             result.rebuild_reason = f"{exc}; rebuilding it"
         else:
             result.rebuild_reason = manifests.incompatibility(on_disk.manifest, wanted)
+            built, kind = on_disk.manifest.get("lexical", "bm25s"), lexical_kind(len(on_disk.chunks), settings.index)
+            if built != kind:
+                result.reindex_reason = f"the lexical index is {built} and the settings now say {kind}: rebuilding it"
     kept_hashes = on_disk.manifest["articles"] if on_disk and not result.rebuild_reason else {}
     current = {a.id: a for a in corpus.articles}
     result.added = [i for i in current if i not in kept_hashes]
@@ -194,14 +200,19 @@ def _update(corpus: Corpus, path: Path, settings: Settings, embedder: Embedder, 
         "created_at": old.manifest["created_at"] if old else manifests.now(),
         "updated_at": manifests.now(),
         "corpus": corpus.root,
-        "faiss": faiss_params(len(chunks), settings.index),
+        "lexical": lexical_kind(len(chunks), settings.index),
         "counts": {"articles": len(current), "chunks": len(chunks)},
         "articles": {a.id: a.content_hash for a in corpus.articles},
         "settings": settings.to_dict(),
     }
+    params = faiss_params(len(chunks), settings.index)
+    if params["type"] != "IndexFlatIP":
+        note(report, f"Training the FAISS {params['factory']} index of {len(chunks):,} vectors")
+    dense = build_dense(matrix, params)
+    manifest["faiss"] = dense.params
     with task(report, "write", f"Writing the index of {len(chunks)} chunks to {path}"):
-        index = Index(path, manifest, current, chunks, matrix, build_faiss(matrix, manifest["faiss"]),
-                      LexicalIndex.build([c.indexed_text for c in chunks]))
+        lexical = build_lexical([c.indexed_text for c in chunks], manifest["lexical"])
+        index = Index(path, manifest, current, chunks, matrix, dense, lexical)
         store.write(path, manifest, [current[i] for i in manifest["articles"]], chunks, matrix, index.dense,
                     index.lexical)
     return index
@@ -261,7 +272,7 @@ def _read(path: Path) -> Index:
 
 
 def _problems(manifest: Any, articles: dict[str, Article], chunks: list[Chunk], vectors: np.ndarray,
-              dense: faiss.Index, lexical: LexicalIndex) -> list[str]:
+              dense: DenseIndex, lexical: Lexical) -> list[str]:
     """How the parts of an index disagree with its manifest or with each other (empty when they agree)."""
     shape = manifests.malformed(manifest)
     if shape:

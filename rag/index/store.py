@@ -25,7 +25,8 @@ from rag.chunking import Chunk
 from rag.corpus import Article
 from rag.errors import IndexingError
 from rag.files import remove_stale
-from rag.index.lexical import LexicalIndex
+from rag.index.ann import DenseIndex
+from rag.index.lexical import Lexical, load_lexical
 from rag.progress import Reporter, note
 
 FILES = ("manifest.json", "articles.jsonl", "chunks.jsonl", "vectors.npy", "index.faiss", "lexical")
@@ -45,14 +46,15 @@ class Busy(Exception):
         self.holder = holder
 
 
-def read(path: Path) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], np.ndarray, faiss.Index, LexicalIndex]:
+def read(path: Path) -> tuple[dict[str, Any], dict[str, Article], list[Chunk], np.ndarray, DenseIndex, Lexical]:
     """The parts of the index folder ``path``; OSError/ValueError/KeyError/TypeError when a file is bad."""
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     articles = {a["id"]: Article.from_dict(a) for a in read_jsonl(path / "articles.jsonl")}
     chunks = [Chunk.from_dict(c) for c in read_jsonl(path / "chunks.jsonl")]
     vectors = np.load(path / "vectors.npy", allow_pickle=False)
-    dense = faiss.read_index(str(path / "index.faiss"))
-    lexical = LexicalIndex.load(path / "lexical")
+    params = manifest.get("faiss") if isinstance(manifest, dict) else None
+    dense = DenseIndex(faiss.read_index(str(path / "index.faiss")), vectors, params if isinstance(params, dict) else {})
+    lexical = load_lexical(path / "lexical")
     return manifest, articles, chunks, vectors, dense, lexical
 
 
@@ -76,7 +78,7 @@ def identity(path: Path) -> tuple[str, int, int] | None:
 
 
 def write(path: Path, manifest: dict[str, Any], articles: list[Article], chunks: list[Chunk], vectors: np.ndarray,
-          dense: faiss.Index, lexical: LexicalIndex) -> None:
+          dense: DenseIndex, lexical: Lexical) -> None:
     """Write an index folder atomically, under the writer lock: everything goes to ``.NAME.tmp-PID``
     first (removed again if writing fails), then the old folder is moved aside, the new one renamed
     into place and the old one deleted. Unwritable when the file system refuses (the old index stays)."""
@@ -89,7 +91,7 @@ def write(path: Path, manifest: dict[str, Any], articles: list[Article], chunks:
             write_jsonl(tmp / "articles.jsonl", [a.to_dict() for a in articles])
             write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in chunks])
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-            (tmp / "index.faiss").write_bytes(faiss.serialize_index(dense).tobytes())  # OSError, not RuntimeError
+            (tmp / "index.faiss").write_bytes(faiss.serialize_index(dense.faiss).tobytes())  # OSError, not RuntimeError
             lexical.save(tmp / "lexical")
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
             shutil.rmtree(old, ignore_errors=True)

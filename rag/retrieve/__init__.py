@@ -61,7 +61,7 @@ class Retriever:
         depth = min(n, max(settings.candidates, k * settings.max_per_article))
         dense_ids, dense_scores = candidates.dense(index, self.embedder, query, depth,
                                                    None if allowed.all() else allowed)
-        lexical = candidates.lexical(index, query, allowed)
+        lexical = candidates.lexical(index, query, allowed, depth)
         fused = fusion.fuse(dense_ids, dense_scores, lexical, n, depth, settings)
         catalog = self.catalog
         meta = catalog.parse(query) if settings.news_aware else QueryMeta()
@@ -88,7 +88,8 @@ class Retriever:
             fused += settings.clause_weight * shares.max(axis=0)
             if settings.clause_lexical_weight:
                 texts = [catalog.content(c) for c in pieces] if settings.news_aware else pieces
-                fused += settings.clause_lexical_weight * np.where(allowed, fusion.clause_bm25(index, texts), 0.0)
+                best = fusion.clause_bm25(index, texts, depth)
+                fused += settings.clause_lexical_weight * np.where(allowed, best, 0.0)
         heads = spread.outlet_heads(catalog, meta, fused) if settings.outlet_parts else []
         heads.sort(key=lambda i: (-sentence[i], -fused[i]))  # the most direct match to the whole question first
         chosen = spread.spread(fused, catalog.chunk_article, heads, k, settings, shares)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import faiss
 import numpy as np
 
 from rag.embed import Embedder
@@ -21,15 +20,12 @@ def allowed_chunks(index: Index, filters: Filters | None) -> np.ndarray:
 def dense(index: Index, embedder: Embedder, query: str, depth: int,
           allowed: np.ndarray | None) -> tuple[list[int], list[float]]:
     """The ``depth`` chunks nearest to the query vector (positions, cosine scores), among ``allowed``."""
-    vector = embedder.encode_query(query).reshape(1, -1)
-    params = None
-    if allowed is not None:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed).astype("int64")))
-    scores, ids = index.dense.search(vector, depth, params=params)
+    scores, ids = index.dense.search(embedder.encode_query(query), depth, allowed)
     keep = ids[0] >= 0
     return ids[0][keep].tolist(), scores[0][keep].tolist()
 
 
-def lexical(index: Index, query: str, allowed: np.ndarray) -> np.ndarray:
-    """BM25 score of every chunk for ``query`` (0 for chunks not ``allowed``)."""
-    return np.where(allowed, index.lexical.scores(query), 0.0)
+def lexical(index: Index, query: str, allowed: np.ndarray, depth: int) -> np.ndarray:
+    """BM25 score of every chunk for ``query`` (0 for chunks not ``allowed``); without a filter a Tantivy
+    index scores only its ``depth`` best, bm25s every chunk."""
+    return np.where(allowed, index.lexical.scores(query, depth if allowed.all() else None), 0.0)

@@ -31,14 +31,15 @@ def fuse(dense_ids: list[int], dense_scores: list[float], lexical: np.ndarray, n
     return fused
 
 
-def clause_bm25(index: Index, pieces: list[str]) -> np.ndarray:
+def clause_bm25(index: Index, pieces: list[str], depth: int | None = None) -> np.ndarray:
     """Per chunk: its best BM25 score against one of ``pieces`` (the clauses, without the outlets
     and dates they name when news-aware: those are boosted apart), each piece's scores divided by
-    their maximum. A chunk that matches one part of a multi-part question well (the fact it asks
-    about) is not drowned by chunks matching a few words of every part."""
+    their maximum (a Tantivy index scores each piece's ``depth`` best only). A chunk that matches one
+    part of a multi-part question well (the fact it asks about) is not drowned by chunks matching a
+    few words of every part."""
     best = np.zeros(len(index.chunks), dtype=np.float64)
     for piece in pieces:
-        scores = index.lexical.scores(piece)
+        scores = index.lexical.scores(piece, depth)
         if scores.max() > 0:
             best = np.maximum(best, scores / scores.max())
     return best

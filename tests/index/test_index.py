@@ -138,15 +138,17 @@ def test_an_interrupted_write_leaves_the_previous_index_usable(corpus_copy: Path
     assert report.added == ["extra"] and not list((tmp_path / "ix").glob(".seeds.*"))
 
 
-def test_large_corpora_get_hnsw_with_its_parameters_in_the_manifest(corpus_copy: Path, tmp_path: Path,
-                                                                    embedder: CountingEmbedder) -> None:
+def test_large_corpora_get_ivf_with_its_tuned_parameters_in_the_manifest(corpus_copy: Path, tmp_path: Path,
+                                                                         embedder: CountingEmbedder) -> None:
     settings = Settings().replace(**{"index.flat_max_vectors": 10})
     index, _ = _open(corpus_copy, tmp_path, embedder, settings)
-    assert index.manifest["faiss"]["type"] == "IndexHNSWFlat" and index.manifest["faiss"]["M"] == 32
-    assert type(load_index(index.path).dense).__name__ == "IndexHNSWFlat"
-    query = index.vectors[5:6]
-    _, ids = index.dense.search(query, 1)
-    assert ids[0][0] == 5
+    params = index.manifest["faiss"]
+    assert params["type"] == "IndexIVFScalarQuantizer" and params["factory"] == f"IVF{params['nlist']},SQ8"
+    assert 1 <= params["nprobe"] <= params["nlist"] and params["recall_at_10"] >= 0.95
+    loaded = load_index(index.path).dense
+    assert loaded.approximate and loaded.faiss.nprobe == params["nprobe"]
+    scores, ids = loaded.search(index.vectors[5], 3)
+    assert ids[0][0] == 5 and np.isclose(scores[0][0], 1.0, atol=1e-5)  # re-scored exactly from the float vectors
 
 
 def test_bf16_scores_stay_within_a_hundredth_of_fp32(embedder: CountingEmbedder) -> None:
@@ -157,3 +159,18 @@ def test_bf16_scores_stay_within_a_hundredth_of_fp32(embedder: CountingEmbedder)
     scores_bf16 = embedder.encode(texts) @ embedder.encode_query(query)
     scores_fp32 = fp32.encode(texts) @ fp32.encode_query(query)
     assert np.max(np.abs(scores_bf16 - scores_fp32)) < 1e-2
+
+
+def test_another_lexical_backend_reindexes_without_embedding(corpus_copy: Path, tmp_path: Path,
+                                                              embedder: CountingEmbedder) -> None:
+    before, _ = _open(corpus_copy, tmp_path, embedder)
+    assert before.manifest["lexical"] == "bm25s"
+    settings = Settings().replace(**{"index.lexical": "tantivy"})
+    index, report = _open(corpus_copy, tmp_path, embedder, settings)
+    assert report.reindex_reason and "tantivy" in report.reindex_reason and embedder.embedded == 0
+    assert index.manifest["lexical"] == "tantivy" and type(load_index(index.path).lexical).__name__ == "TantivyIndex"
+    query = "defense bank"
+    new, old = index.lexical.scores(query), before.lexical.scores(query)
+    assert np.argmax(new) == np.argmax(old) and ((new > 0) == (old > 0)).all()  # k1 differs: 1.2 vs 1.5
+    _, again = _open(corpus_copy, tmp_path, embedder, settings)
+    assert again.unchanged
