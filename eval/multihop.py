@@ -18,6 +18,13 @@ Run from the repo root::
     .venv/bin/python eval/multihop.py                     # all 2,255 non-null queries
     .venv/bin/python eval/multihop.py --split dev --out eval/reports/multihop-dev.json
 
+``--answer`` scores answers instead: ``RAG.ask`` over a seeded sample of ``--per-type`` queries of each type
+(null queries included, split dev/test by the same rule) of the split, each prediction being the Answer's
+``short`` (or "Insufficient information." when withheld), scored by the official lenient rule and a strict one
+(``strict_correct``; a null query is right when withheld), with time per query and prompt sizes::
+
+    .venv/bin/python eval/multihop.py --answer --split dev --per-type 25 --out /tmp/multihop-answers-dev.json
+
 ``split_queries`` (the fixed dev/test split) and ``score_answers`` (answer accuracy, for runs with an
 LLM) are importable: ``from eval.multihop import split_queries, score_answers``.
 """
