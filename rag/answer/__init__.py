@@ -80,7 +80,9 @@ class Answerer:
         shown = excerpts(question, passages, encode, self.settings.excerpt_sentences)
         messages, used = build_messages(question, passages, shown, self.generator.count_chat_tokens, budget,
                                         polar=is_polar(question))
-        return Draft(question, passages, messages, used, encode)
+        draft = Draft(question, passages, messages, used, encode)
+        draft.signals["prompt_tokens"] = float(self.generator.count_chat_tokens(messages))
+        return draft
 
     def write(self, draft: Draft) -> Iterator[str]:
         """Stream the model's reply to ``draft`` (its first line), filling ``draft.raw``; first, the model's
@@ -199,8 +201,9 @@ class Answerer:
                                             g.coverage >= self.settings.min_coverage))
         text = " and ".join(s.text for s in sentences)
         text = (text[:1].upper() + text[1:]).rstrip(" .") + "."
-        short = short_answer(draft.question, grounded[0].part.text) if is_polar(draft.question) else None
-        short = short or " and ".join(g.part.text.rstrip(" .;,:") for g in grounded)
+        words = " and ".join(g.part.text.rstrip(" .;,:") for g in grounded)
+        short = short_answer(draft.question, grounded[0].part.text if is_polar(draft.question) else words)
+        short = short or words
         return Answer(draft.question, text, True, citations=citations, passages=draft.passages, sentences=sentences,
                       raw=draft.raw, short=short, signals=draft.signals)
 
