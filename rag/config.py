@@ -121,6 +121,9 @@ class AnswerSettings:
     part_k: int = _setting(3, low=1, high=20)  # passages searched per part (its outlet and date)
     part_sentences: int = _setting(3, low=1, high=20)  # sentences of each part's article the model is shown
     multi_yes_above: float = _setting(0.5, low=0, high=1)  # a multi-part yes/no is Yes when P(Yes) >= this
+    # the confidence an answer to a question naming an outlet needs (-1: min_confidence's); the policy was fit on
+    # single-article questions, and a long multi-article question matches its short quote less
+    outlet_min_confidence: float = _setting(0.3, low=-1, high=1)
     max_question_chars: int = _setting(2000, low=10)  # a longer question is refused with its own message
 
 

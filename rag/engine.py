@@ -166,7 +166,8 @@ class AnswerStream:
             first = first or time.perf_counter()
             yield piece
         written = time.perf_counter()
-        answer = answerer.check(draft)
+        names_outlet = bool(rag.settings.answer.multi_part and rag.retriever.catalog.parse(self.question).publishers)
+        answer = answerer.check(draft, rag.settings.answer.outlet_min_confidence if names_outlet else None)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, **draft.timings,
                           "first_token_s": (first or done) - started, "checks_s": done - written,
