@@ -153,3 +153,12 @@ def test_with_the_real_model_each_part_is_cited_and_the_answer_is_yes_or_no(fast
 ])
 def test_yes_no_questions_may_open_with_a_framing_clause(question: str, polar: bool) -> None:
     assert asks_yes_no(question) is polar
+
+
+def test_a_question_naming_an_outlet_needs_the_outlet_confidence(corpus: Path, tmp_path: Path) -> None:
+    question = "When did the Harbour Bridge open, according to the Daily Planet?"
+    rag, _ = _rag(corpus, tmp_path, " on Monday [1]", outlet_min_confidence=0.99)
+    answer = rag.ask(question)
+    assert not answer.answerable and "below 0.99" in answer.reason
+    rag, _ = _rag(corpus, tmp_path, " on Monday [1]", outlet_min_confidence=0.0)
+    assert rag.ask(question).answerable
