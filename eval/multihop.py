@@ -425,7 +425,7 @@ def answer_record(query: dict[str, Any], answer: Any, url_of: dict[str, str | No
 
 def answer_report(records: list[dict[str, Any]]) -> dict[str, Any]:
     """``score_answers`` of the records with, per block, time per query (p50/p95), prompt tokens (p50/p95)
-    and, over answered non-null queries, the share of their gold articles they cite."""
+    and, over answered non-null queries, the share of their gold articles they cite (also for "non_null")."""
     scores = score_answers(records)
 
     def extra(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -437,6 +437,7 @@ def answer_report(records: list[dict[str, Any]]) -> dict[str, Any]:
                 "cited_gold_share": mean(cited), "answered": sum(r["answerable"] for r in rows)}
     blocks = grouped(records, extra, key="question_type")
     scores["all"].update(blocks["all"])
+    scores["non_null"].update(extra([r for r in records if r["question_type"] != NULL_TYPE]))
     for qtype, block in blocks["by_type"].items():
         scores["by_type"][qtype].update(block)
     return scores
