@@ -18,6 +18,13 @@ Run from the repo root::
     .venv/bin/python eval/multihop.py                     # all 2,255 non-null queries
     .venv/bin/python eval/multihop.py --split dev --out eval/reports/multihop-dev.json
 
+``--answer`` scores answers instead: ``RAG.ask`` over a seeded sample of ``--per-type`` queries of each type
+(null queries included, split dev/test by the same rule) of the split, each prediction being the Answer's
+``short`` (or "Insufficient information." when withheld), scored by the official lenient rule and a strict one
+(``strict_correct``; a null query is right when withheld), with time per query and prompt sizes::
+
+    .venv/bin/python eval/multihop.py --answer --split dev --per-type 25 --out /tmp/multihop-answers-dev.json
+
 ``split_queries`` (the fixed dev/test split) and ``score_answers`` (answer accuracy, for runs with an
 LLM) are importable: ``from eval.multihop import split_queries, score_answers``.
 """
@@ -44,6 +51,7 @@ from rich.table import Table  # noqa: E402
 
 from rag.evaluate.metrics import (  # noqa: E402
     all_at_k,
+    answer_correct,
     dedupe,
     grouped,
     mean,
@@ -98,6 +106,36 @@ def split_queries(queries: list[dict[str, Any]], split: str = "all") -> list[dic
     return [q for n, q in enumerate(answerable) if n in chosen]
 
 
+def split_nulls(queries: list[dict[str, Any]], split: str = "all") -> list[dict[str, Any]]:
+    """The null queries of ``split``, in file order: the same fixed rule as ``split_queries`` (shuffled with
+    ``random.Random(13)``, the first 30% "dev"), applied to the null queries on their own."""
+    nulls = [q for q in queries if is_null(q)]
+    if split == "all":
+        return nulls
+    if split not in ("dev", "test"):
+        raise ValueError(f"unknown split {split!r}; use all, dev or test")
+    order = list(range(len(nulls)))
+    random.Random(SPLIT_SEED).shuffle(order)
+    cut = len(order) * DEV_SHARE[0] // DEV_SHARE[1]
+    chosen = set(order[:cut] if split == "dev" else order[cut:])
+    return [q for n, q in enumerate(nulls) if n in chosen]
+
+
+def answer_sample(queries: list[dict[str, Any]], split: str, per_type: int, seed: int) -> list[dict[str, Any]]:
+    """A stratified sample of ``split``: ``per_type`` queries of each question type (null included) drawn with
+    ``random.Random(seed)``, all of a type when it has fewer; interleaved by type so a cut run stays balanced."""
+    pool = split_queries(queries, split) + split_nulls(queries, split)
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for q in pool:
+        by_type[q["question_type"]].append(q)
+    rng = random.Random(seed)
+    drawn = {t: rng.sample(qs, min(per_type, len(qs))) for t, qs in sorted(by_type.items())}
+    out = []
+    for n in range(max((len(v) for v in drawn.values()), default=0)):
+        out += [qs[n] for qs in drawn.values() if n < len(qs)]
+    return out
+
+
 def gold_urls(query: dict[str, Any]) -> list[str]:
     """Distinct urls of the query's evidence articles, in evidence order."""
     return dedupe([e["url"] for e in query.get("evidence_list") or []])
@@ -133,12 +171,16 @@ def official_lenient_correct(prediction: str, gold: str) -> bool:
     return bool(set(prediction.lower().split()) & set(gold.lower().split()))
 
 
-def strict_exact_match(prediction: str, gold: str) -> bool:
-    """Normalised equality after dropping a leading 'the answer (to the question) is' and a trailing period."""
+def strict_correct(prediction: str, gold: str) -> bool:
+    """The strict rule: a yes/no gold needs the prediction's first word to be that word; any other gold, its
+    normalised phrase in the normalised prediction as whole words ("Google" in "Google paid Apple"). A leading
+    "the answer (to the question) is" is dropped first."""
     prediction = re.sub(r"^\s*the answer(?: to the question)? is\b\s*:?", "", prediction.strip(), flags=re.I)
-    prediction = prediction.strip().removesuffix(".")
-    gold_norm = normalize_answer(gold.strip().removesuffix("."))
-    return bool(gold_norm) and normalize_answer(prediction) == gold_norm
+    gold_norm = normalize_answer(gold)
+    if gold_norm in ("yes", "no"):
+        first = normalize_answer(prediction).split()[:1]
+        return first == [gold_norm]
+    return bool(gold_norm) and answer_correct(prediction, [gold])
 
 
 def _squash(text: str) -> str:
@@ -225,7 +267,7 @@ def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     Each record needs ``prediction`` (the model output), ``answer`` (gold; ``gold`` also accepted) and
     ``question_type`` (``type`` also accepted). Lenient is qa_evaluate.py's rule (any shared lowercased
     whitespace token, after extracting ``The answer to the question is "..."``); strict is
-    ``strict_exact_match``. A null query counts as correct, under both, exactly when the
+    ``strict_correct``. A null query counts as correct, under both, exactly when the
     prediction is an abstention (contains "insufficient information" or "the articles don't say",
     case-insensitive). Returns ``{"all": {...}, "non_null": {...}, "by_type": {type: {...}}}`` where each
     block has ``n``, ``lenient``, ``strict`` and ``abstained`` (share of predictions that abstain).
@@ -240,7 +282,7 @@ def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
             lenient = strict = abstained
         else:
             lenient = official_lenient_correct(prediction, gold)
-            strict = strict_exact_match(prediction, gold)
+            strict = strict_correct(prediction, gold)
         rows.append((qtype, lenient, strict, abstained))
 
     def block(part: list[tuple[str, bool, bool, bool]]) -> dict[str, Any]:
@@ -357,6 +399,124 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+# --------------------------------------------------------------------------- the answer run
+
+
+def prediction_of(answer: Any) -> str:
+    """What an Answer predicts, for scoring: its short answer, or "Insufficient information." when withheld
+    (or when it has no short answer)."""
+    return answer.short if answer.answerable and answer.short else "Insufficient information."
+
+
+def answer_record(query: dict[str, Any], answer: Any, url_of: dict[str, str | None]) -> dict[str, Any]:
+    """One query's answer, its prediction, the articles it cites against the gold ones, and its timings."""
+    gold = gold_urls(query)
+    cited = dedupe([url_of.get(c.article_id) or c.article_id for c in answer.citations])
+    return {
+        "query": query["query"], "question_type": query["question_type"], "answer": query["answer"],
+        "prediction": prediction_of(answer), "short": answer.short, "text": answer.text,
+        "answerable": answer.answerable, "reason": answer.reason, "raw": answer.raw,
+        "gold_urls": gold, "cited_urls": cited,
+        "cited_gold": len(set(cited) & set(gold)) / len(gold) if gold else None,
+        "parts": answer.signals.get("parts"), "prompt_tokens": answer.signals.get("prompt_tokens"),
+        "total_s": answer.timings.get("total_s"), "signals": answer.signals,
+    }
+
+
+def answer_report(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """``score_answers`` of the records with, per block, time per query (p50/p95), prompt tokens (p50/p95)
+    and, over answered non-null queries, the share of their gold articles they cite (also for "non_null")."""
+    scores = score_answers(records)
+
+    def extra(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        times = [r["total_s"] for r in rows if r.get("total_s") is not None]
+        tokens = [r["prompt_tokens"] for r in rows if r.get("prompt_tokens")]
+        cited = [r["cited_gold"] for r in rows if r["answerable"] and r.get("cited_gold") is not None]
+        return {"time_p50_s": percentile(times, 50), "time_p95_s": percentile(times, 95),
+                "prompt_tokens_p50": percentile(tokens, 50), "prompt_tokens_p95": percentile(tokens, 95),
+                "cited_gold_share": mean(cited), "answered": sum(r["answerable"] for r in rows)}
+    blocks = grouped(records, extra, key="question_type")
+    scores["all"].update(blocks["all"])
+    scores["non_null"].update(extra([r for r in records if r["question_type"] != NULL_TYPE]))
+    for qtype, block in blocks["by_type"].items():
+        scores["by_type"][qtype].update(block)
+    return scores
+
+
+def run_answers(args: argparse.Namespace) -> dict[str, Any]:
+    """``RAG.ask`` over a seeded stratified sample of the split, scored by type; the JSON report is rewritten
+    after every query when ``args.out`` is set, so a cut run still reports what it did."""
+    from rag import RAG, Settings
+    from rag.app.console import reporter
+    from rag.progress import task
+
+    data = Path(args.data)
+    settings = Settings.load().replace(**dict(_parse_override(s) for s in args.set or []))
+    all_queries = load_queries(data)
+    queries = answer_sample(all_queries, args.split, args.per_type, args.seed)
+    if args.limit:
+        queries = queries[: args.limit]
+    console.print(f"MultiHop-RAG answers: {len(queries)} queries of split [bold]{args.split}[/bold], up to "
+                  f"{args.per_type} per type, seed {args.seed}")
+    report_to = reporter(args.quiet)
+    rag = RAG.open(data / CORPUS_FILE, index_dir=args.index_dir, settings=settings, name=args.name,
+                   reporter=report_to)
+    url_of = {aid: a.url for aid, a in rag.index.articles.items()}
+    rag.generator  # noqa: B018 - load the model before the first timed query
+    report: dict[str, Any] = {
+        "benchmark": "MultiHop-RAG (Tang & Yang 2024), answers", "data": str(data), "split": args.split,
+        "per_type": args.per_type, "seed": args.seed, "limit": args.limit, "command": " ".join(sys.argv),
+        "model": {"name": rag.generator.name, "runtime": rag.generator.runtime},
+        "settings": {"retrieve": settings.to_dict()["retrieve"], "answer": settings.to_dict()["answer"]},
+        "paper_table6": _paper_table6(data), "planned": len(queries),
+    }
+    records: list[dict[str, Any]] = []
+    with task(report_to, "evaluate", f"Answering {len(queries)} MultiHop-RAG queries", len(queries)) as advance:
+        for q in queries:
+            records.append(answer_record(q, rag.ask(q["query"]), url_of))
+            advance(1)
+            if args.out:
+                _write(args.out, {**report, "done": len(records), "metrics": answer_report(records),
+                                  "records": records})
+    report.update(done=len(records), metrics=answer_report(records), records=records)
+    _print_answer_report(report)
+    return report
+
+
+def _paper_table6(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / BASELINES_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["generation_table6"]["rows"] if path.exists() else []
+
+
+def _write(path: str, report: dict[str, Any]) -> None:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(out)
+
+
+def _print_answer_report(report: dict[str, Any]) -> None:
+    metrics = report["metrics"]
+    table = Table(title=f"MultiHop-RAG answers, split {report['split']}, seed {report['seed']} "
+                        "(lenient = official any-shared-token rule)")
+    for col in ("question type", "n", "strict", "lenient", "abstained", "cites gold", "p50 s", "p95 s",
+                "prompt p50", "prompt p95"):
+        table.add_column(col, justify="left" if col == "question type" else "right", no_wrap=True)
+
+    def row(name: str, m: dict[str, Any], style: str | None = None) -> None:
+        table.add_row(name, str(m["n"]), f"{m['strict']:.3f}", f"{m['lenient']:.3f}", f"{m['abstained']:.3f}",
+                      f"{m.get('cited_gold_share', 0.0):.3f}", f"{m.get('time_p50_s', 0.0):.2f}",
+                      f"{m.get('time_p95_s', 0.0):.2f}", f"{m.get('prompt_tokens_p50', 0.0):.0f}",
+                      f"{m.get('prompt_tokens_p95', 0.0):.0f}", style=style)
+    row("all", metrics["all"], "bold")
+    for qtype, m in metrics["by_type"].items():
+        row(qtype, m)
+    console.print(table)
+    for paper in report["paper_table6"]:
+        console.print(f"paper Table 6, {paper['llm']}: {paper['retrieved_chunk']:.2f} (lenient, retrieved chunks)")
+
+
 def _parse_override(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or "." not in key:
@@ -449,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="settings override, e.g. --set chunk.target_tokens=190 (repeatable)")
     parser.add_argument("--out", help="write the JSON report (metrics and per-query records) here")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--answer", action="store_true",
+                        help="answer a stratified sample with RAG.ask and score the answers (not retrieval)")
+    parser.add_argument("--per-type", type=int, default=100, help="--answer: queries per question type")
+    parser.add_argument("--seed", type=int, default=14, help="--answer: seed of the sample")
     args = parser.parse_args(argv)
     if not (Path(args.data) / CORPUS_FILE).exists() or not (Path(args.data) / QUERIES_FILE).exists():
         console.print(f"[red]error:[/red] {args.data} must hold {CORPUS_FILE} and {QUERIES_FILE}")
@@ -456,15 +620,13 @@ def main(argv: list[str] | None = None) -> int:
     from rag.errors import RagError
 
     try:
-        report = run(args)
+        report = run_answers(args) if args.answer else run(args)
     except RagError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 1
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
-        console.print(f"report written to {out}")
+        _write(args.out, report)
+        console.print(f"report written to {args.out}")
     return 0
 
 

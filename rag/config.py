@@ -122,6 +122,14 @@ class AnswerSettings:
     confirm: bool = True  # the model's second look at the quotes (models whose capabilities say it checks answers)
     confirm_below: float = _setting(0.0, low=0, high=1)  # also withhold when the second look's P(yes) is below this
     related: int = _setting(3, low=0, high=20)  # closest articles listed when the articles don't answer
+    # questions naming several articles: each part from its own article, then combined (rag.answer.parts)
+    multi_part: bool = True
+    part_k: int = _setting(3, low=1, high=20)  # passages searched per part (its outlet and date)
+    part_sentences: int = _setting(3, low=1, high=20)  # sentences of each part's article the model is shown
+    multi_yes_above: float = _setting(0.5, low=0, high=1)  # a multi-part yes/no is Yes when P(Yes) >= this
+    # the confidence an answer to a question naming an outlet needs (-1: min_confidence's); the policy was fit on
+    # single-article questions, and a long multi-article question matches its short quote less
+    outlet_min_confidence: float = _setting(0.3, low=-1, high=1)
     max_question_chars: int = _setting(2000, low=10)  # a longer question is refused with its own message
 
 

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.answer import Answer, Answerer
+from rag.answer.parts import MultiPart
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
@@ -97,6 +98,12 @@ class RAG:
         return Answerer(self.generator, self.settings.answer, self.settings.generate, self.embedder.encode,
                         lambda i: self.index.articles[i].text)
 
+    @cached_property
+    def multi_part(self) -> MultiPart:
+        """The answering of questions that name several articles (``rag.answer.parts``)."""
+        return MultiPart(self.answerer, self.retriever.catalog, self.retriever.search,
+                         lambda i: self.index.articles[i].text)
+
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question`` from the articles, citing them; ``answerable`` is False when they don't say."""
         stream = self.stream(question, k, filters)
@@ -145,6 +152,15 @@ class AnswerStream:
         started = time.perf_counter()
         self.passages = rag.retriever.search(self.question, self.k, self.filters)
         retrieved = time.perf_counter()
+        combined = rag.multi_part.answer(self.question, self.passages) \
+            if rag.settings.answer.multi_part and not (self.filters and self.filters.active) else None
+        if combined is not None:  # a question naming several articles, answered part by part
+            yield combined.text
+            done = time.perf_counter()
+            combined.timings = {"retrieval_s": retrieved - started, **combined.timings,
+                                "first_token_s": done - started, "total_s": done - started}
+            self.answer = combined
+            return
         answerer = rag.answerer
         draft = answerer.draft(self.question, self.passages)
         drafted = time.perf_counter()
@@ -153,7 +169,8 @@ class AnswerStream:
             first = first or time.perf_counter()
             yield piece
         written = time.perf_counter()
-        answer = answerer.check(draft)
+        names_outlet = bool(rag.settings.answer.multi_part and rag.retriever.catalog.parse(self.question).publishers)
+        answer = answerer.check(draft, rag.settings.answer.outlet_min_confidence if names_outlet else None)
         done = time.perf_counter()
         answer.timings = {"retrieval_s": retrieved - started, "excerpts_s": drafted - retrieved, **draft.timings,
                           "first_token_s": (first or done) - started, "checks_s": done - written,

@@ -80,7 +80,9 @@ class Answerer:
         shown = excerpts(question, passages, encode, self.settings.excerpt_sentences)
         messages, used = build_messages(question, passages, shown, self.generator.count_chat_tokens, budget,
                                         polar=is_polar(question))
-        return Draft(question, passages, messages, used, encode)
+        draft = Draft(question, passages, messages, used, encode)
+        draft.signals["prompt_tokens"] = float(self.generator.count_chat_tokens(messages))
+        return draft
 
     def write(self, draft: Draft) -> Iterator[str]:
         """Stream the model's reply to ``draft`` (its first line), filling ``draft.raw``; first, the model's
@@ -124,10 +126,11 @@ class Answerer:
         if logprobs:
             draft.signals["reply_logprob"] = round(sum(logprobs) / len(logprobs), 4)
 
-    def check(self, draft: Draft) -> Answer:
+    def check(self, draft: Draft, min_confidence: float | None = None) -> Answer:
         """The checked Answer for ``draft``: each part grounded in a quote, then the policy's checks; withheld
-        ("the articles don't say") when one fails."""
+        ("the articles don't say") when one fails. ``min_confidence`` replaces ``settings.min_confidence``."""
         settings, signals = self.settings, draft.signals
+        needed = threshold(settings.min_confidence if min_confidence is None else min_confidence)
         used = draft.used or draft.passages
 
         def withhold(reason: str, sentences: list[AnswerSentence] | None = None) -> Answer:
@@ -172,9 +175,9 @@ class Answerer:
                 return withhold(f"asked to check, the model found that the quote does not give this answer "
                                 f"(p = {signals['p_confirm']:.2f})", answer.sentences)
         signals["confidence"] = round(confidence(signals), 4)
-        if signals["confidence"] < threshold(settings.min_confidence):
+        if signals["confidence"] < needed:
             return withhold(f"the checks give this answer a confidence of {signals['confidence']:.2f}, below "
-                            f"{threshold(settings.min_confidence):.2f}", answer.sentences)
+                            f"{needed:.2f}", answer.sentences)
         return answer
 
     def _answer(self, draft: Draft, used: list[Passage], grounded: list[Grounded]) -> Answer:
@@ -199,8 +202,9 @@ class Answerer:
                                             g.coverage >= self.settings.min_coverage))
         text = " and ".join(s.text for s in sentences)
         text = (text[:1].upper() + text[1:]).rstrip(" .") + "."
-        short = short_answer(draft.question, grounded[0].part.text) if is_polar(draft.question) else None
-        short = short or " and ".join(g.part.text.rstrip(" .;,:") for g in grounded)
+        words = " and ".join(g.part.text.rstrip(" .;,:") for g in grounded)
+        short = short_answer(draft.question, grounded[0].part.text if is_polar(draft.question) else words)
+        short = short or words
         return Answer(draft.question, text, True, citations=citations, passages=draft.passages, sentences=sentences,
                       raw=draft.raw, short=short, signals=draft.signals)
 

@@ -72,11 +72,44 @@ def is_polar(question: str) -> bool:
     return bool(_POLAR.match(question))
 
 
+_ENTITY = re.compile(r"^\s*(?:who|whom)\b|^\s*(?:which|what)\s+(?:\w+\s+)?(?:company|companies|firm|business|"
+                     r"individual|person|people|organi[sz]ation|team|club|player|athlete|country|nation|city|state|"
+                     r"brand|platform|app|product|service|character|celebrity|artist|singer|band|entity|group|"
+                     r"agency|league|university|network|studio|tech giant|giant|figure|executive|ceo|founder)\b",
+                     re.I)
+_CAPITALISED = re.compile(r"[A-Z][\w&'’.-]*(?:\s+(?:of\s+|&\s+|de\s+)?[A-Z][\w&'’.-]*)*")
+_DATE = re.compile(rf"\b(?:(?:{_MONTHS.replace(' ', '|')})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?(?:,?\s+\d{{4}})?|"
+                   r"\d{1,2}(?:st|nd|rd|th)?\s+(?:" + _MONTHS.replace(" ", "|") + r")\.?(?:,?\s+\d{4})?|"
+                   r"(?:19|20)\d{2}|\d{4}-\d{2}-\d{2})\b", re.I)
+_AMOUNT = re.compile(r"(?:[$€£]\s?)?\d+(?:[.,]\d+)*\s*(?:%|percent\b|per cent\b)?(?:\s*(?:thousand|million|billion|"
+                     r"trillion|bn|m)\b)?")
+
+
 def short_answer(question: str, text: str) -> str | None:
-    """The answer itself, for the questions where it can be read off the text: "yes" or "no" for a
-    yes/no question whose answer starts with that word."""
+    """The answer itself, read off the answer's ``text`` where the question says what it wants: "yes" or
+    "no" for a yes/no question whose answer starts with that word; a date for "when" questions; an amount
+    for "how many / how much"; for "who" and "which company / person / team ..." the name the answer
+    gives that the question does not (the longest such run of capitalised words). None when the text
+    holds no such thing (the caller keeps the answer's words)."""
+    text = strip_markers(text)
     if is_polar(question):
         first = re.match(r"\W*(yes|no)\b", text, re.I)
         return first.group(1).lower() if first else None
+    kind = asked_for(question)
+    if kind == "date":
+        date = _DATE.search(text)
+        return date.group().strip() if date else None
+    if kind == "number":
+        amount = _AMOUNT.search(text)
+        return amount.group().strip() if amount else None
+    if kind == "name" or _ENTITY.search(question):
+        asked = {w.lower() for w in re.findall(r"[\w'’.-]+", question)}
+        runs = []
+        for m in _CAPITALISED.finditer(text):
+            words = [w for w in m.group().split() if w.lower().strip(".,") not in STOPWORDS | {"yes", "no"}]
+            while words and words[0].lower().strip(".") in STOPWORDS | {"the"}:
+                words = words[1:]
+            if words and not all(w.lower() in asked for w in words):
+                runs.append(" ".join(words))
+        return max(runs, key=lambda r: len(r.split()), default=None)
     return None
-

@@ -137,7 +137,7 @@ class Catalog:
         outlet has one part per date it names. A one-word outlet name must be
         capitalised in the question ("Fortune", not "fortune").
         """
-        mentions = self._mentions(question)
+        mentions = self.mentions(question)
         dates = parse_dates(question)
         parts = []
         spans = clause_spans(question)
@@ -153,13 +153,13 @@ class Catalog:
     def content(self, text: str) -> str:
         """``text`` without the outlets and dates it names (as ``parse`` reads them): what it says
         about the reported facts themselves. Outlet and date matches are boosted apart."""
-        for m in reversed(self._mentions(text)):
+        for m in reversed(self.mentions(text)):
             text = text[:m.start()] + " " + text[m.end():]
         for pattern in (_ISO, _MONTH_FIRST, _DAY_FIRST, _MONTH_YEAR):
             text = pattern.sub(" ", text)
         return text
 
-    def _mentions(self, question: str) -> list[re.Match[str]]:
+    def mentions(self, question: str) -> list[re.Match[str]]:
         """Outlet names in ``question``; a one-word name only when capitalised ("Fortune", not "fortune")."""
         return [m for m in (self._outlet.finditer(question) if self._outlet else ())
                 if " " in m.group() or not m.group()[0].islower()]

@@ -36,5 +36,18 @@ def test_yes_no_questions_and_their_short_answers() -> None:
     assert short_answer("Who accepted?", "Yes [1].") is None
 
 
+@pytest.mark.parametrize("question, text, short", [
+    ("Which company, reported by The Verge, paid to be the default?", "Google paid billions to Apple [1]", "Google"),
+    ("Who is the individual on trial, per TechCrunch?", "FTX founder Sam Bankman-Fried faces trial [2]",
+     "Sam Bankman-Fried"),  # the longest name the question does not already give
+    ("When did the strategy come out?", "It was published in January 2026 [1]", "January 2026"),
+    ("How many troops were sent?", "about 3,000 troops [2]", "3,000"),
+    ("Who spoke?", "the minister spoke [1]", None),  # no name in the answer: the caller keeps its words
+    ("What did he say?", "rates will rise [1]", None),  # nothing in particular asked for
+])
+def test_short_answers_are_what_the_question_asks_for(question: str, text: str, short: str | None) -> None:
+    assert short_answer(question, text) == short
+
+
 def test_refusals_in_the_models_words() -> None:
     assert is_refusal("The sources do not mention his age.") and not is_refusal("Pierre Gramegna [1]")

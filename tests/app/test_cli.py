@@ -54,3 +54,19 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path, capsys: pyt
     (corpus / "ok.jsonl").write_text("{broken\n")
     assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 1
     assert "nothing could be indexed" in " ".join(capsys.readouterr().err.split())
+
+
+def test_ask_json_carries_the_short_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import RAG
+    from tests.scripted import ScriptedGenerator
+
+    question = "How much does the DSRB aim to fundraise?"
+    probe = RAG.open(SEEDS, index_dir=tmp_path, generator=ScriptedGenerator())
+    used = probe.answerer.draft(question, probe.search(question, k=probe.settings.answer.k)).used
+    n = next(i for i, p in enumerate(used, 1) if "$135 billion" in p.text)
+    rag = RAG.open(SEEDS, index_dir=tmp_path, generator=ScriptedGenerator(f" as much as $135 billion [{n}]"))
+    monkeypatch.setattr("rag.app.cli.open_rag", lambda settings, quiet=False: rag)
+    assert main(["--index-dir", str(tmp_path), "ask", question, "--json", "--corpus", str(SEEDS)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["answerable"] and answer["short"] == "$135 billion" and answer["citations"]
