@@ -94,31 +94,27 @@ def split_queries(queries: list[dict[str, Any]], split: str = "all") -> list[dic
     30% (rounded down) of the shuffled list are "dev", the rest "test". Membership depends only on the
     list of non-null queries, so it is the same on every machine and Python version.
     """
-    answerable = [q for q in queries if not is_null(q)]
-    if split == "all":
-        return answerable
-    if split not in ("dev", "test"):
-        raise ValueError(f"unknown split {split!r}; use all, dev or test")
-    order = list(range(len(answerable)))
-    random.Random(SPLIT_SEED).shuffle(order)
-    cut = len(order) * DEV_SHARE[0] // DEV_SHARE[1]
-    chosen = set(order[:cut] if split == "dev" else order[cut:])
-    return [q for n, q in enumerate(answerable) if n in chosen]
+    return _split([q for q in queries if not is_null(q)], split)
 
 
 def split_nulls(queries: list[dict[str, Any]], split: str = "all") -> list[dict[str, Any]]:
     """The null queries of ``split``, in file order: the same fixed rule as ``split_queries`` (shuffled with
     ``random.Random(13)``, the first 30% "dev"), applied to the null queries on their own."""
-    nulls = [q for q in queries if is_null(q)]
+    return _split([q for q in queries if is_null(q)], split)
+
+
+def _split(queries: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    """``queries`` (in file order) of ``split``: shuffled with ``random.Random(SPLIT_SEED)``, the first
+    DEV_SHARE "dev", the rest "test"; "all" keeps every one."""
     if split == "all":
-        return nulls
+        return queries
     if split not in ("dev", "test"):
         raise ValueError(f"unknown split {split!r}; use all, dev or test")
-    order = list(range(len(nulls)))
+    order = list(range(len(queries)))
     random.Random(SPLIT_SEED).shuffle(order)
     cut = len(order) * DEV_SHARE[0] // DEV_SHARE[1]
     chosen = set(order[:cut] if split == "dev" else order[cut:])
-    return [q for n, q in enumerate(nulls) if n in chosen]
+    return [q for n, q in enumerate(queries) if n in chosen]
 
 
 def answer_sample(queries: list[dict[str, Any]], split: str, per_type: int, seed: int) -> list[dict[str, Any]]:
