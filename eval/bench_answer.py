@@ -54,8 +54,7 @@ def bench(model: str, runtime: str, questions: list[str], index_dir: str) -> dic
         for stage in STAGES:
             stages[stage].append(timings.get(stage, 0.0))
         tokens.append(rag.generator.count_tokens("".join(pieces)))
-        draft = rag.answerer.draft(question, stream.passages)
-        prompt.append(rag.generator.count_chat_tokens(draft.messages) if draft.messages else 0)
+        prompt.append(stream.answer.signals.get("prompt_tokens", 0.0))
         answerable.append(stream.answer.answerable)
     answered = sum(a for a in answerable) / len(answerable)
     return {"load_s": load, "answered": answered, "ttft_p50": percentile(first, 50), "ttft_p95": percentile(first, 95),
