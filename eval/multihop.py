@@ -38,7 +38,7 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -492,23 +492,29 @@ def _write(path: str, report: dict[str, Any]) -> None:
     tmp.replace(out)
 
 
-def _print_answer_report(report: dict[str, Any]) -> None:
-    metrics = report["metrics"]
-    table = Table(title=f"MultiHop-RAG answers, split {report['split']}, seed {report['seed']} "
-                        "(lenient = official any-shared-token rule)")
-    for col in ("question type", "n", "strict", "lenient", "abstained", "cites gold", "p50 s", "p95 s",
-                "prompt p50", "prompt p95"):
+def _by_type(title: str, columns: tuple[str, ...], metrics: dict[str, Any],
+             cells: Callable[[dict[str, Any]], list[str]], overall: str) -> Table:
+    """A table of ``metrics``: the overall row (bold), one row per question type, then one per split if any."""
+    table = Table(title=title)
+    for col in ("question type", "n", *columns):
         table.add_column(col, justify="left" if col == "question type" else "right", no_wrap=True)
+    rows = [(overall, metrics["all"]), *metrics["by_type"].items(),
+            *((f"{part} split", m) for part, m in metrics.get("splits", {}).items())]
+    for n, (name, m) in enumerate(rows):
+        table.add_row(name, str(m["n"]), *cells(m), style="bold" if n == 0 else None)
+    return table
 
-    def row(name: str, m: dict[str, Any], style: str | None = None) -> None:
-        table.add_row(name, str(m["n"]), f"{m['strict']:.3f}", f"{m['lenient']:.3f}", f"{m['abstained']:.3f}",
-                      f"{m.get('cited_gold_share', 0.0):.3f}", f"{m.get('time_p50_s', 0.0):.2f}",
-                      f"{m.get('time_p95_s', 0.0):.2f}", f"{m.get('prompt_tokens_p50', 0.0):.0f}",
-                      f"{m.get('prompt_tokens_p95', 0.0):.0f}", style=style)
-    row("all", metrics["all"], "bold")
-    for qtype, m in metrics["by_type"].items():
-        row(qtype, m)
-    console.print(table)
+
+def _print_answer_report(report: dict[str, Any]) -> None:
+    def cells(m: dict[str, Any]) -> list[str]:
+        return [f"{m['strict']:.3f}", f"{m['lenient']:.3f}", f"{m['abstained']:.3f}",
+                f"{m.get('cited_gold_share', 0.0):.3f}", f"{m.get('time_p50_s', 0.0):.2f}",
+                f"{m.get('time_p95_s', 0.0):.2f}", f"{m.get('prompt_tokens_p50', 0.0):.0f}",
+                f"{m.get('prompt_tokens_p95', 0.0):.0f}"]
+    console.print(_by_type(f"MultiHop-RAG answers, split {report['split']}, seed {report['seed']} (lenient = "
+                           "official any-shared-token rule)", ("strict", "lenient", "abstained", "cites gold",
+                                                                "p50 s", "p95 s", "prompt p50", "prompt p95"),
+                           report["metrics"], cells, "all"))
     for paper in report["paper_table6"]:
         console.print(f"paper Table 6, {paper['llm']}: {paper['retrieved_chunk']:.2f} (lenient, retrieved chunks)")
 
@@ -556,23 +562,14 @@ def _print_settings(settings: Any, stats: dict[str, Any], rag: Any, open_s: floa
 
 def _print_report(report: dict[str, Any]) -> None:
     metrics = report["metrics"]
-    table = Table(title=f"MultiHop-RAG retrieval, split {report['split']}, k={report['k']} "
-                        "(chunk-level = official; article-level by url)")
-    for col in ("question type", "n", "Hits@4", "Hits@10", "MRR@10", "MAP@10", "art. R@10", "all gold@10",
-                "p50 ms", "p95 ms"):
-        table.add_column(col, justify="left" if col == "question type" else "right", no_wrap=True)
 
-    def row(name: str, m: dict[str, Any], style: str | None = None) -> None:
-        table.add_row(name, str(m["n"]), *(f"{m[x]:.4f}" for x in (*CHUNK_METRICS, "article_recall@10",
-                                                                     "all_gold@10")),
-                      f"{m['latency_p50_ms']:.1f}", f"{m['latency_p95_ms']:.1f}", style=style)
-
-    row("all non-null", metrics["all"], "bold")
-    for qtype, m in metrics["by_type"].items():
-        row(qtype, m)
-    for part, m in metrics.get("splits", {}).items():
-        row(f"{part} split", m)
-    console.print(table)
+    def cells(m: dict[str, Any]) -> list[str]:
+        return [*(f"{m[x]:.4f}" for x in (*CHUNK_METRICS, "article_recall@10", "all_gold@10")),
+                f"{m['latency_p50_ms']:.1f}", f"{m['latency_p95_ms']:.1f}"]
+    console.print(_by_type(f"MultiHop-RAG retrieval, split {report['split']}, k={report['k']} (chunk-level = "
+                           "official; article-level by url)", ("Hits@4", "Hits@10", "MRR@10", "MAP@10",
+                                                               "art. R@10", "all gold@10", "p50 ms", "p95 ms"),
+                           metrics, cells, "all non-null"))
     ceiling = report["ceiling"]
     console.print(f"ceiling: {ceiling['facts_in_one_chunk']:.1%} of gold facts lie whole inside one chunk; "
                   f"{ceiling['queries_hittable']:.1%} of queries have such a fact (max reachable Hits@10)")
