@@ -84,11 +84,14 @@ class Embedder:
                 for block in iter(lambda: f.read(1 << 20), b""):
                     digest.update(block)
             known = {**(known if isinstance(known, dict) else {}), key: digest.hexdigest()}
-            with suppress(OSError):
+            tmp = memo.with_name(f".{memo.name}.tmp-{os.getpid()}")
+            try:
                 memo.parent.mkdir(parents=True, exist_ok=True)
-                tmp = memo.with_name(f".{memo.name}.tmp-{os.getpid()}")
                 tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
                 tmp.replace(memo)
+            except OSError:
+                with suppress(OSError):
+                    tmp.unlink(missing_ok=True)
         return known[key]
 
     @cached_property

@@ -64,3 +64,4 @@ def test_a_bad_or_unreadable_hash_cache_is_ignored(memo: str | None, tmp_path: P
     assert Embedder().fingerprint == expected
     if memo is not None:  # rewritten with the hash
         assert expected in json.loads(cache.read_text()).values()
+    assert not list(tmp_path.glob(".embedder-hashes.json.tmp-*"))  # no temp file left, written or not

@@ -91,7 +91,7 @@ def write(path: Path, manifest: dict[str, Any], articles: list[Article], chunks:
             write_jsonl(tmp / "articles.jsonl", [a.to_dict() for a in articles])
             write_jsonl(tmp / "chunks.jsonl", [c.to_dict() for c in chunks])
             np.save(tmp / "vectors.npy", vectors, allow_pickle=False)
-            (tmp / "index.faiss").write_bytes(faiss.serialize_index(dense.faiss).tobytes())  # OSError, not RuntimeError
+            (tmp / "index.faiss").write_bytes(faiss.serialize_index(dense.faiss))  # OSError, not RuntimeError
             lexical.save(tmp / "lexical")
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
             shutil.rmtree(old, ignore_errors=True)

@@ -88,7 +88,7 @@ class Retriever:
             fused += settings.clause_weight * shares.max(axis=0)
             if settings.clause_lexical_weight:
                 texts = [catalog.content(c) for c in pieces] if settings.news_aware else pieces
-                best = fusion.clause_bm25(index, texts, depth)
+                best = fusion.clause_bm25(index, texts, candidates.lexical_depth(allowed, depth))
                 fused += settings.clause_lexical_weight * np.where(allowed, best, 0.0)
         heads = spread.outlet_heads(catalog, meta, fused) if settings.outlet_parts else []
         heads.sort(key=lambda i: (-sentence[i], -fused[i]))  # the most direct match to the whole question first

@@ -25,7 +25,12 @@ def dense(index: Index, embedder: Embedder, query: str, depth: int,
     return ids[0][keep].tolist(), scores[0][keep].tolist()
 
 
+def lexical_depth(allowed: np.ndarray, depth: int) -> int | None:
+    """How many best chunks a Tantivy index scores per query: ``depth`` without a filter; with one, all
+    (the corpus-wide top ``depth`` could hold few of the chunks the filter allows). bm25s scores all anyway."""
+    return depth if allowed.all() else None
+
+
 def lexical(index: Index, query: str, allowed: np.ndarray, depth: int) -> np.ndarray:
-    """BM25 score of every chunk for ``query`` (0 for chunks not ``allowed``); without a filter a Tantivy
-    index scores only its ``depth`` best, bm25s every chunk."""
-    return np.where(allowed, index.lexical.scores(query, depth if allowed.all() else None), 0.0)
+    """BM25 score of every chunk for ``query`` (0 for chunks not ``allowed``), to ``lexical_depth``."""
+    return np.where(allowed, index.lexical.scores(query, lexical_depth(allowed, depth)), 0.0)
