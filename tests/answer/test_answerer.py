@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -103,8 +102,3 @@ def test_a_yes_no_answer_starts_with_the_word_the_model_finds_likelier_past_the_
     assert generator.avoided == [(" not", " No")] and answer.signals["p_yes_first"] == 0.9
     rag, generator = scripted(seed_index_dir, f" No [{n}]", p_yes=0.7)  # below yes_above (0.76): No
     assert rag.ask(question).short == "no" and generator.avoided == [(" not", " Yes")]
-
-
-def test_settings_of_the_answer_stage_are_its_own(seed_index_dir: Path) -> None:
-    rag, _ = scripted(seed_index_dir, "x")
-    assert replace(rag.settings.answer, k=2).k == 2 and rag.answerer.settings is rag.settings.answer
