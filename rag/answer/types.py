@@ -50,6 +50,9 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     related: list[Passage] = field(default_factory=list)  # closest articles when abstaining
+    # when withheld: the sentences nearest the question, with their articles and offsets: what the articles
+    # do say, shown apart from the answer (never as its citations)
+    closest: list[Citation] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     reason: str | None = None  # why the answer was withheld
     raw: str = ""  # the model's own words
@@ -65,6 +68,7 @@ class Answer:
             "passages": [p.to_dict() for p in self.passages],
             "related": [{"article_id": p.article_id, "title": p.title, "date": p.date, "source": p.source}
                         for p in self.related],
+            "closest": [c.to_dict() for c in self.closest],
             "sentences": [s.__dict__ for s in self.sentences], "reason": self.reason, "raw": self.raw,
             "short": self.short, "signals": self.signals, "timings": self.timings,
         }
