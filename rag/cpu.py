@@ -13,11 +13,11 @@ from pathlib import Path
 BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 
-@lru_cache(maxsize=1)
-def flags() -> frozenset[str]:
-    """The CPU feature flags the kernel reports for the first core (empty where /proc/cpuinfo is absent)."""
+@lru_cache(maxsize=4)
+def flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU feature flags the kernel reports for the first core (empty where ``cpuinfo`` is absent)."""
     try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        text = cpuinfo.read_text(encoding="ascii", errors="replace")
     except OSError:
         return frozenset()
     for line in text.splitlines():

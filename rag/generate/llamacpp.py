@@ -48,6 +48,9 @@ class LlamaCppGenerator:
             raise ModelError(f"{name}: the GGUF file has no chat template", "use an instruct (chat) model")
         self._eos = llm.detokenize([llm.token_eos()], special=True).decode("utf-8", "ignore")
         self._format = Jinja2ChatFormatter(template, eos_token=self._eos, bos_token="")
+        self._stops = {llm.token_eos()} | {t for name in ("<|im_end|>", "<|endoftext|>")
+                                           for t in llm.tokenize(name.encode(), add_bos=False, special=True)[-1:]}
+        self.last_logprobs: list[float] = []  # of each token of the last reply, as the model chose it
 
     @classmethod
     def load(cls, name_or_path: str = "default", settings: GenerateSettings | None = None,
@@ -106,17 +109,28 @@ class LlamaCppGenerator:
             self._run(pieces.close)
 
     def _pieces(self, tokens: list[int], limit: int, avoid: tuple[str, ...]) -> Iterator[str]:
+        """Greedy decoding, one token a step, keeping each chosen token's log-probability (``last_logprobs``);
+        the first token is none of ``avoid``'s first tokens (renormalised without them)."""
+        llm = self.llm
+        self.last_logprobs = []
+        logprobs = self._next_logprobs(tokens)
         if avoid:
-            logprobs = self._next_logprobs(tokens)
             logprobs[[self._first_token(a) for a in avoid]] = -np.inf
-            first = int(np.argmax(logprobs))
-            if first == self.llm.token_eos():
-                return
-            yield self.llm.detokenize([first]).decode("utf-8", "ignore")
-            tokens, limit = [*tokens, first], limit - 1
-        chunks = self.llm.create_completion(tokens, max_tokens=limit, temperature=0.0, stop=[self._eos], stream=True)
-        for chunk in chunks:
-            yield chunk["choices"][0]["text"]
+            logprobs -= np.log(np.exp(logprobs - logprobs.max()).sum()) + logprobs.max()
+        produced: list[int] = []
+        shown = ""
+        for _ in range(limit):
+            token = int(np.argmax(logprobs))
+            if token in self._stops:
+                break
+            self.last_logprobs.append(float(logprobs[token]))
+            produced.append(token)
+            text = llm.detokenize(produced).decode("utf-8", "replace")
+            if not text.endswith("\ufffd") and len(text) > len(shown):  # wait for the rest of a character
+                yield text[len(shown):]
+                shown = text
+            llm.eval([token])
+            logprobs = _log_softmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)))
 
     def _next_logprobs(self, tokens: list[int]) -> np.ndarray:
         """Log-probabilities of the token after ``tokens``; only the part not already evaluated is evaluated."""
@@ -124,8 +138,7 @@ class LlamaCppGenerator:
         shared = min(llm.longest_token_prefix(llm._input_ids.tolist(), tokens), len(tokens) - 1)
         llm.n_tokens = shared
         llm.eval(tokens[shared:])
-        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
-        return logits - logits.max() - np.log(np.exp(logits - logits.max()).sum())
+        return _log_softmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)))
 
     def _first_token(self, text: str) -> int:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[0]
@@ -145,3 +158,10 @@ class LlamaCppGenerator:
         if go_on:
             prompt += messages[-1]["content"]
         return self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities (float64) from llama.cpp's float32 logits."""
+    logits = logits.astype(np.float64)
+    top = logits.max()
+    return logits - top - np.log(np.exp(logits - top).sum())

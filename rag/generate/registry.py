@@ -5,13 +5,17 @@ from __future__ import annotations
 import importlib.util
 
 from rag.config import GenerateSettings
+from rag.cpu import fast_bf16
 from rag.errors import ModelError
 from rag.generate.base import Generator
 from rag.generate.models import MODELS
 from rag.progress import Reporter
 
-# Fastest first, as measured by eval/bench_answer.py on the 2-core machine (eval/RESULTS.md).
-ORDER = ("transformers", "llama-cpp")
+
+def order() -> tuple[str, ...]:
+    """The runtimes, fastest first on this CPU (eval/bench_answer.py, eval/RESULTS.md): transformers in bf16
+    where the CPU has bf16 matrix instructions (AMX or AVX-512 BF16), llama.cpp's quantised kernels elsewhere."""
+    return ("transformers", "llama-cpp") if fast_bf16() else ("llama-cpp", "transformers")
 
 
 def installed(runtime: str) -> bool:
@@ -28,13 +32,13 @@ def can_run(runtime: str, model: str) -> bool:
 
 def choose(settings: GenerateSettings) -> str:
     """The runtime for ``settings.model``: ``settings.runtime`` itself, or with "auto" the first of
-    ``ORDER`` that is installed and can run the model."""
+    ``order()`` that is installed and can run the model."""
     if settings.runtime != "auto":
         if not installed(settings.runtime):
             raise ModelError(f"generate.runtime = {settings.runtime}, but llama-cpp-python is not installed",
                              "pip install -e '.[llama]' (compiles for a few minutes), or use transformers")
         return settings.runtime
-    return next(r for r in ORDER if installed(r) and can_run(r, settings.model))
+    return next(r for r in order() if installed(r) and can_run(r, settings.model))
 
 
 def load_generator(settings: GenerateSettings | None = None, report: Reporter | None = None) -> Generator:

@@ -1,8 +1,10 @@
-"""The transformers runtime: the model's bf16 weights, greedy decoding, as one string or streamed in pieces.
+"""The transformers runtime: the model's weights in bf16 (float32 on a CPU without bf16 matrix instructions,
+``rag.cpu``), greedy decoding, as one string or streamed in pieces.
 
-Always installed. On a CPU with bf16 matrix units (AMX) it prefills fast (about 400 tokens/s for the
-1.5B model on 2 cores), but one decoding step reads all 3 GB of weights (about 0.19 s). Two things
-make it quick anyway, both without changing the greedy output:
+Always installed. On a CPU with bf16 matrix units (AMX) it prefills fast (about 300-400 tokens/s for the
+1.5B model on 2 cores), but one decoding step reads all 3 GB of weights (about 0.19 s); on an AVX2-only
+CPU bf16 prefills at ~5 tokens/s and float32 at ~31, where llama.cpp is the runtime "auto" picks
+(``rag.generate.registry``). Two things make decoding quick, both without changing the greedy output:
 
 * prompt-lookup decoding (``generate.lookup_tokens``): answers copy words from their sources, so the
   next tokens are guessed from the prompt and checked in one step, which costs the same as one token;
@@ -29,6 +31,7 @@ from transformers import (
 
 import rag._offline  # noqa: F401  (must run before transformers is imported)
 from rag.config import GenerateSettings
+from rag.cpu import fast_bf16
 from rag.errors import ModelError, QuestionError
 from rag.generate.base import Capabilities, Messages, stripped
 from rag.generate.models import MODELS, hf_progress_bars_off, prepare_model
@@ -36,6 +39,7 @@ from rag.progress import Reporter, task
 
 PREFIX_CACHE_ENTRIES = 4  # recent prompts whose keys and values are kept (about 28 KB a token for the 1.5B)
 MIN_SHARED_TOKENS = 8  # a shorter shared start is not worth copying a cache for
+LOGIT_ROWS = 16_384  # rows of the output matrix turned to float32 at a time (about 100 MB for the 1.5B)
 
 
 class TransformersGenerator:
@@ -69,7 +73,8 @@ class TransformersGenerator:
             try:
                 with hf_progress_bars_off():
                     tokenizer = AutoTokenizer.from_pretrained(folder)
-                    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+                    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16 if fast_bf16()
+                                                                 else torch.float32)
             except (OSError, ValueError, RuntimeError) as exc:
                 reason = str(exc).rstrip(".")
                 raise ModelError(f"{folder}: could not load the model ({reason})", "delete the folder to prepare "
@@ -112,11 +117,19 @@ class TransformersGenerator:
         ids = self._checked(messages)
         cache, shared = self._cached(ids)
         with torch.inference_mode():
-            out = self.model(input_ids=torch.tensor([ids[shared:]]), cache=cache, use_cache=True, logits_to_keep=1)
+            out = self.model(input_ids=torch.tensor([ids[shared:]]), cache=cache, use_cache=True, logits_to_keep=1,
+                             output_hidden_states=True)
+            logprobs = torch.log_softmax(self._float_logits(out.hidden_states[-1][0, -1]), dim=0)
         self._remember(ids, out.cache)
-        logprobs = torch.log_softmax(out.logits[0, -1].float(), dim=0)
         first = [self.tokenizer(c, add_special_tokens=False)["input_ids"][0] for c in choices]
         return {c: float(logprobs[t]) for c, t in zip(choices, first)}
+
+    def _float_logits(self, state: torch.Tensor) -> torch.Tensor:
+        """The next-token logits of a final hidden state computed in float32: bf16 logits move in steps of
+        0.125 near the values that matter (a yes/no gap of 0.125 is P = 0.531), float32 ones do not."""
+        weight = self.model.get_output_embeddings().weight
+        state = state.float()
+        return torch.cat([weight[n:n + LOGIT_ROWS].float() @ state for n in range(0, weight.shape[0], LOGIT_ROWS)])
 
     def _tokens(self, ids: list[int], max_new_tokens: int, banned: list[int] | None = None) -> Iterator[list[int]]:
         """Greedy decoding of the reply to ``ids``, yielding the new tokens of each step.
