@@ -117,16 +117,18 @@ class AnswerSettings:
     abstain_above: float = _setting(1.01, low=0, high=1.01)  # also withhold when P("not stated") is at least this
     yes_above: float = _setting(0.76, low=0, high=1)  # a yes/no answer is Yes when P(Yes) / P(Yes or No) >= this;
     # the model leans to yes: on the blind dev split 0.76 decided 10 of 12 yes/no questions right, 0.5 only 8
-    min_coverage: float = _setting(0.0, low=0, high=1)  # share of the answer's content words its quote must hold
-    check_kind: bool = False  # a question asking for a number, date, place or name needs one from the quote
+    # share of the words an answer adds to the question (numbers and names always) that its quote must hold
+    min_coverage: float = _setting(0.0, low=0, high=1)
     confirm: bool = True  # the model's second look at the quotes (models whose capabilities say it checks answers)
     confirm_below: float = _setting(0.0, low=0, high=1)  # also withhold when the second look's P(yes) is below this
     related: int = _setting(3, low=0, high=20)  # closest articles listed when the articles don't answer
+    closest: int = _setting(3, low=0, high=20)  # and the sentences closest to the question, shown apart
     # questions naming several articles: each part from its own article, then combined (rag.answer.parts)
     multi_part: bool = True
     part_k: int = _setting(3, low=1, high=20)  # passages searched per part (its outlet and date)
     part_sentences: int = _setting(3, low=1, high=20)  # sentences of each part's article the model is shown
     multi_yes_above: float = _setting(0.5, low=0, high=1)  # a multi-part yes/no is Yes when P(Yes) >= this
+    parts_hold_answer: bool = True  # an answer to a question naming several reports must be in each one's article
     # the confidence an answer to a question naming an outlet needs (-1: min_confidence's); the policy was fit on
     # single-article questions, and a long multi-article question matches its short quote less
     outlet_min_confidence: float = _setting(0.3, low=-1, high=1)

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
-from rag.answer import Answer, Answerer
-from rag.answer.parts import MultiPart
+from rag.answer import Answer, Answerer, Flow
 from rag.config import Settings
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
@@ -94,15 +93,14 @@ class RAG:
 
     @cached_property
     def answerer(self) -> Answerer:
-        """The answering stage over this RAG's generator and settings."""
+        """The single-answer steps over this RAG's generator and settings."""
         return Answerer(self.generator, self.settings.answer, self.settings.generate, self.embedder.encode,
                         lambda i: self.index.articles[i].text)
 
     @cached_property
-    def multi_part(self) -> MultiPart:
-        """The answering of questions that name several articles (``rag.answer.parts``)."""
-        return MultiPart(self.answerer, self.retriever.catalog, self.retriever.search,
-                         lambda i: self.index.articles[i].text)
+    def flow(self) -> Flow:
+        """The answer flow (``rag.answer.flow``): reads a question once and answers it by the right path."""
+        return Flow(self.answerer, self.retriever.catalog, self.retriever.search, lambda i: self.index.articles[i].text)
 
     def ask(self, question: str, k: int | None = None, filters: Filters | None = None) -> Answer:
         """Answer ``question`` from the articles, citing them; ``answerable`` is False when they don't say."""
@@ -152,28 +150,12 @@ class AnswerStream:
         started = time.perf_counter()
         self.passages = rag.retriever.search(self.question, self.k, self.filters)
         retrieved = time.perf_counter()
-        combined = rag.multi_part.answer(self.question, self.passages) \
-            if rag.settings.answer.multi_part and not (self.filters and self.filters.active) else None
-        if combined is not None:  # a question naming several articles, answered part by part
-            yield combined.text
-            done = time.perf_counter()
-            combined.timings = {"retrieval_s": retrieved - started, **combined.timings,
-                                "first_token_s": done - started, "total_s": done - started}
-            self.answer = combined
-            return
-        answerer = rag.answerer
-        draft = answerer.draft(self.question, self.passages)
-        drafted = time.perf_counter()
-        first = None
-        for piece in answerer.write(draft):
-            first = first or time.perf_counter()
-            yield piece
-        written = time.perf_counter()
-        names_outlet = bool(rag.settings.answer.multi_part and rag.retriever.catalog.parse(self.question).publishers)
-        answer = answerer.check(draft, rag.settings.answer.outlet_min_confidence if names_outlet else None)
+        run = rag.flow.run(rag.flow.read(self.question), self.passages, self.filters)
+        yield from run
         done = time.perf_counter()
-        answer.timings = {"retrieval_s": retrieved - started, "excerpts_s": drafted - retrieved, **draft.timings,
-                          "first_token_s": (first or done) - started, "checks_s": done - written,
+        answer = run.answer
+        answer.timings = {"retrieval_s": retrieved - started, **run.timings,
+                          "first_token_s": retrieved - started + run.timings.get("first_token_s", done - retrieved),
                           "total_s": done - started}
         self.answer = answer
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-import bm25s
-import Stemmer
+from rag.english import STOPWORDS, stem, stems
+
+__all__ = ["STOPWORDS", "sentence_spans", "stem", "tokenize"]
 
 _WORD = re.compile(r"\w+(?:[.,']\w+)*")
-_STEMMER = Stemmer.Stemmer("english")
-STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "rep", "sen", "gov",
     "jr", "sr", "inc", "ltd", "co", "corp", "vs", "etc", "no", "nos", "fig", "approx", "dept", "est",
@@ -28,7 +27,7 @@ def tokenize(text: str) -> list[str]:
             words.append(re.sub(r"[,']", "", word))
         elif word not in STOPWORDS:
             words.append(word.split("'")[0].replace(".", ""))
-    return [w for w in _STEMMER.stemWords(words) if w]
+    return [w for w in stems(words) if w]
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

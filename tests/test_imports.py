@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 # Each module's stage; a module may import only from its own stage or a lower one.
 STAGES = [
-    ("rag._offline", "rag.errors", "rag.config", "rag.progress", "rag.text", "rag.files"),
+    ("rag._offline", "rag.errors", "rag.config", "rag.progress", "rag.english", "rag.text", "rag.files", "rag.cpu"),
     ("rag.corpus",),
     ("rag.chunking",),
     ("rag.embed",),

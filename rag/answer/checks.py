@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.answer.markers import strip_markers
-from rag.text import STOPWORDS
+from rag.english import DATE_WORDS, MONTH_ABBREVIATIONS, MONTHS, NUMBER_WORDS, STOPWORDS
 
 _REFUSAL = re.compile(
     r"(articles?|sources?|passages?|context|text)\s+(do(es)?\s*n[o']t|did\s*n[o']t)\s+(say|contain|mention|"
@@ -23,16 +23,8 @@ _ASKS = {
                        r"chief|politician|diplomat|director|head|journalist|commentator|analyst|general)\b", re.I),
 }
 _PRONOUN = re.compile(r"\b(he|she|they|him|her|his|them|their)\b", re.I)
-_MONTHS = ("january february march april may june july august september october november december "
-           "jan feb mar apr jun jul aug sep sept oct nov dec")
-_GIVES = {
-    "number": frozenset("one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
-                        "hundred hundreds thousand thousands million millions billion billions trillion dozen "
-                        "dozens half third quarter percent".split()),
-    "date": frozenset((_MONTHS + " monday tuesday wednesday thursday friday saturday sunday spring summer autumn "
-                       "fall winter yesterday today tomorrow week weeks month months year years decade "
-                       "century").split()),
-}
+_MONTHS = " ".join([*MONTHS, *MONTH_ABBREVIATIONS])
+_GIVES = {"number": NUMBER_WORDS, "date": DATE_WORDS}
 
 
 def is_refusal(raw: str) -> bool:

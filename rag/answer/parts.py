@@ -21,18 +21,18 @@ question here may also open with a framing clause ("Between the A report and the
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rag.answer import Answerer
 from rag.answer.checks import is_polar
-from rag.answer.grounding import ground
-from rag.answer.markers import Part as ReplyPart
+from rag.answer.confirm import p_yes
+from rag.answer.grounding import best_sentence
 from rag.answer.policy import withheld
 from rag.answer.prompt import build_messages, excerpts
+from rag.answer.question import Asked
+from rag.answer.single import Answerer
 from rag.answer.types import Answer, AnswerSentence, Citation
 from rag.retrieve import Filters, Passage
 from rag.retrieve.news import Catalog, Part, name_variants
@@ -52,7 +52,6 @@ _ORDER = re.compile(r"\b(before|after|earlier than|later than|prior to)\b", re.I
 _NOT_NAMES = frozenset("article articles report reports piece story coverage source sources news outlet "
                        "january february march april may june july august september october november december "
                        "monday tuesday wednesday thursday friday saturday sunday".split())
-_POLAR_WORDS = (" Yes", " No")
 # "Between the A report ... and the B report ..., was there ...?": the yes/no question after a framing clause
 _LATE_POLAR = re.compile(r",\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\s+\w", re.I)
 _WH = re.compile(r"(?:^|,)\W*(?:\w+\s+){0,2}?(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
@@ -69,6 +68,14 @@ class PartEvidence:
     quote: tuple[int, int] | None  # offsets of the quoted sentence in the article text
     coverage: float  # share of the part's content words the quote holds
     supported: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the multi-part reading of a question gives."""
+
+    answer: Answer | None = None  # combined or withheld; None: the single-article answerer answers
+    evidence: list[PartEvidence] = field(default_factory=list)  # the article found for each part the question names
 
 
 def unknown_outlets(question: str, catalog: Catalog) -> list[str]:
@@ -158,18 +165,19 @@ class MultiPart:
         self.search = search
         self.article_text = article_text
 
-    def answer(self, question: str, passages: list[Passage]) -> Answer | None:
-        """The combined Answer to a multi-part ``question`` (``passages``: its ordinary retrieval, kept on the
-        Answer), or None when the question is for the single-article answerer."""
+    def answer(self, asked: Asked, passages: list[Passage]) -> Outcome:
+        """The combined (or withheld) Answer to a multi-part question (``passages``: its ordinary retrieval,
+        kept on the Answer), or none when the question is for the single-article answerer, with the article
+        found for each part its answer must come from."""
         started = time.perf_counter()
         settings = self.answerer.settings
-        meta = self.catalog.parse(question)
+        question, meta = asked.text, asked.meta
         missing = unknown_outlets(question, self.catalog)
         if missing:
-            return self._withhold(question, passages, started, 0, "the question names an outlet the articles "
-                                  f"include nothing from: {', '.join(missing)}")
+            return Outcome(self._withhold(question, passages, started, 0, "the question names an outlet the "
+                                          f"articles include nothing from: {', '.join(missing)}"))
         if len(meta.parts) < 2:
-            return None
+            return Outcome()
         polar = asks_yes_no(question)
         order = order_split(question, meta.parts, self.catalog) if polar else None
         queries = [order[1], order[2]] + [p.text for p in meta.parts[2:]] if order else [p.text for p in meta.parts]
@@ -179,19 +187,19 @@ class MultiPart:
         if lacking:
             e = lacking[0]
             outlet = " / ".join(sorted(e.part.publishers)) or "the articles"
-            return self._withhold(question, passages, started, len(evidence),
-                                  f"no article from {outlet} mentions {' or '.join(e.names) or 'this'}", signals)
+            return Outcome(self._withhold(question, passages, started, len(evidence), f"no article from {outlet} "
+                                          f"mentions {' or '.join(e.names) or 'this'}", signals), evidence)
         if not polar:
-            return None
+            return Outcome(None, evidence)
         if order:
             short = date_order(order[0], evidence[0].passage.date, evidence[1].passage.date)
             if short:
                 signals["computed_order"] = 1.0
-                return self._combined(question, passages, evidence, short, started, signals)
-        p_yes, prompt_tokens = self._p_yes(question, evidence)
-        signals.update(p_yes_parts=round(p_yes, 4), prompt_tokens=float(prompt_tokens))
-        return self._combined(question, passages, evidence, "yes" if p_yes >= settings.multi_yes_above else "no",
-                              started, signals)
+                return Outcome(self._combined(question, passages, evidence, short, started, signals), evidence)
+        yes, prompt_tokens = self._p_yes(question, evidence)
+        signals.update(p_yes_parts=round(yes, 4), prompt_tokens=float(prompt_tokens))
+        short = "yes" if yes >= settings.multi_yes_above else "no"
+        return Outcome(self._combined(question, passages, evidence, short, started, signals), evidence)
 
     def _evidence(self, parts: tuple[Part, ...], queries: list[str], k: int) -> list[PartEvidence]:
         """Each part's own article: the best passage of a search filtered to its outlet and date (another
@@ -208,9 +216,8 @@ class MultiPart:
             quote, coverage = None, 0.0
             if passage is not None:
                 taken.add(passage.article_id)
-                grounded = ground(ReplyPart(self.catalog.content(query), (0,)), query, [passage],
-                                  self.answerer.encode)
-                quote, coverage = grounded.quote, round(grounded.coverage, 3)
+                quote, coverage = best_sentence(self.catalog.content(query), passage)
+                coverage = round(coverage, 3)
             out.append(PartEvidence(part, query, names, passage, quote, coverage, passage is not None))
         return out
 
@@ -241,9 +248,7 @@ class MultiPart:
                  for e in evidence if e.passage is not None]
         budget = generator.context_window - answerer.generate_settings.max_new_tokens
         messages, _ = build_messages(question, passages, shown, generator.count_chat_tokens, budget, polar=True)
-        first = {k: math.exp(v) for k, v in generator.choice_logprobs(messages, _POLAR_WORDS).items()}
-        p_yes = first[" Yes"] / max(first[" Yes"] + first[" No"], 1e-12)
-        return p_yes, generator.count_chat_tokens(messages)
+        return p_yes(generator, messages), generator.count_chat_tokens(messages)
 
     def _combined(self, question: str, passages: list[Passage], evidence: list[PartEvidence], short: str,
                   started: float, signals: dict[str, float]) -> Answer:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rag.english import FILLER, WH
 from rag.generate.base import Messages
 from rag.retrieve import Passage
 from rag.text import sentence_spans, tokenize
@@ -29,10 +30,6 @@ SYSTEM = (
     f"If no source states the answer, reply: {ANSWER} {NOT_STATED}"
 )
 POLAR = "Start the answer with Yes or No, then give the words of the source that decide it."
-# Words that carry no answer: reporting verbs and modals ("X said it would be ...").
-FILLER = frozenset(tokenize("said say says told according reported report stated noted added would could might "
-                            "may must shall should will can also still"))
-WH = frozenset(tokenize("what which who whom whose when where why how"))
 # Sentences of an article written to steer a language model; they are left out of what the model sees.
 _INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules)\b|"
                         r"\byou are now\b|\b(reply|respond|answer|output)\s+(only\s+)?with\s+(only\s+)?the\s+word\b|"
@@ -40,22 +37,16 @@ _INJECTION = re.compile(r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instru
 TITLE_WORDS = 14  # a long headline is cut to this many words in the prompt
 
 
-def excerpts(question: str, passages: list[Passage], embed: Callable[[list[str]], np.ndarray],
-             sentences: int) -> list[list[tuple[int, int]]]:
-    """For each passage, the spans (offsets in its text) of the sentences the model is shown: the
-    ``sentences`` most relevant to ``question`` among all passages' sentences, and the one after the
-    best. Relevance: question words found, each weighted by how rare it is among these sentences,
-    averaged with embedding similarity. Sentences that address a language model ("ignore previous
-    instructions", "you are now ...") are never shown. ``sentences`` <= 0 shows every sentence.
-
-    Measured on the seed questions and the blind dev split (178 answerable questions): the evidence
-    sentence is shown for 0.949 of them with 8 sentences from 4 passages (about 280 tokens), against
-    0.938 for the 2 best sentences of each passage and the next (about 360 tokens)."""
-    spans = [[s for s in (sentence_spans(p.text) or [(0, len(p.text))]) if not _INJECTION.search(p.text[s[0]:s[1]])]
-             for p in passages]
-    items = [(i, span) for i, ss in enumerate(spans) for span in ss]
-    if sentences <= 0 or len(items) <= sentences:
-        return spans
+def ranked_sentences(question: str, passages: list[Passage], embed: Callable[[list[str]], np.ndarray]
+                     ) -> list[tuple[int, tuple[int, int], float]]:
+    """Every sentence of ``passages`` as (passage position, span in its text, relevance), most relevant first.
+    Relevance: question words found, each weighted by how rare it is among these sentences, averaged with
+    embedding similarity. Sentences that address a language model ("ignore previous instructions", "you
+    are now ...") are left out."""
+    items = [(i, s) for i, p in enumerate(passages) for s in (sentence_spans(p.text) or [(0, len(p.text))])
+             if not _INJECTION.search(p.text[s[0]:s[1]])]
+    if not items:
+        return []
     texts = [passages[i].text[a:b] for i, (a, b) in items]
     similarity = embed(texts) @ embed([question])[0]
     words = [set(tokenize(t)) for t in texts]
@@ -63,15 +54,33 @@ def excerpts(question: str, passages: list[Passage], embed: Callable[[list[str]]
               if (df := sum(w in ws for ws in words))}
     total = sum(weight.values()) or 1.0
     lexical = np.array([sum(weight.get(w, 0.0) for w in ws) / total for ws in words])
-    order = np.argsort(-(0.5 * lexical + 0.5 * similarity), kind="stable")
-    keep = set(order[:sentences].tolist())
-    best = int(order[0])
-    if best + 1 < len(items) and items[best + 1][0] == items[best][0]:
-        keep.add(best + 1)  # the sentence after the best one often finishes its thought ("..., she added.")
-    chosen: list[list[tuple[int, int]]] = [[] for _ in passages]
-    for n in sorted(keep):
-        chosen[items[n][0]].append(items[n][1])
-    return chosen
+    score = 0.5 * lexical + 0.5 * similarity
+    return [(items[n][0], items[n][1], float(score[n])) for n in np.argsort(-score, kind="stable")]
+
+
+def excerpts(question: str, passages: list[Passage], embed: Callable[[list[str]], np.ndarray],
+             sentences: int, ranked: list[tuple[int, tuple[int, int], float]] | None = None
+             ) -> list[list[tuple[int, int]]]:
+    """For each passage, the spans (offsets in its text) of the sentences the model is shown: the
+    ``sentences`` most relevant to ``question`` among all passages' sentences (``ranked_sentences``, given
+    as ``ranked`` when already computed), and the one after the best. ``sentences`` <= 0 shows every
+    sentence but those addressing a language model.
+
+    Measured on the seed questions and the blind dev split (178 answerable questions): the evidence
+    sentence is shown for 0.949 of them with 8 sentences from 4 passages (about 280 tokens), against
+    0.938 for the 2 best sentences of each passage and the next (about 360 tokens)."""
+    ranked = ranked_sentences(question, passages, embed) if ranked is None else ranked
+    keep = ranked if sentences <= 0 else ranked[:sentences]
+    chosen: list[set[tuple[int, int]]] = [set() for _ in passages]
+    for i, span, _ in keep:
+        chosen[i].add(span)
+    if ranked and sentences > 0:  # the sentence after the best one often finishes its thought ("..., she added.")
+        i, span, _ = ranked[0]
+        spans = sentence_spans(passages[i].text) or [(0, len(passages[i].text))]
+        at = spans.index(span)
+        if at + 1 < len(spans) and not _INJECTION.search(passages[i].text[slice(*spans[at + 1])]):
+            chosen[i].add(spans[at + 1])
+    return [sorted(c) for c in chosen]
 
 
 def shown_text(passage: Passage, spans: list[tuple[int, int]]) -> str:

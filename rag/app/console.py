@@ -171,7 +171,8 @@ def show_stream(stream: AnswerStream, interactive: bool) -> Answer:
 
 
 def print_answer(answer: Answer) -> None:
-    """The checked answer and its Sources block (or, when withheld, why and the closest articles)."""
+    """The checked answer and its Sources block (or, when withheld, why, and the sentences closest to the
+    question with their articles, set apart from any answer)."""
     if answer.answerable:
         out.print(escape(answer.text))
         out.print("\n[bold]Sources[/bold]")
@@ -183,7 +184,13 @@ def print_answer(answer: Answer) -> None:
         return
     out.print(f"[yellow]{escape(answer.text)}[/yellow]" + (f" [dim]({escape(answer.reason)})[/dim]"
                                                           if answer.reason else ""))
-    if answer.related:
+    if answer.closest:
+        out.print("\n[bold]What the articles do say[/bold] [dim](the sentences closest to the question; "
+                  "not an answer)[/dim]")
+        for c in answer.closest:
+            out.print(f"  - “{escape(c.quote.strip())}” [dim]— {escape(c.title)}" + (f" · {c.date}" if c.date else "")
+                      + "[/dim]")
+    elif answer.related:
         out.print("\n[bold]Closest articles[/bold] [dim](not citations)[/dim]")
         for p in answer.related:
             out.print(f"  - {escape(p.title)}" + (f" · {p.date}" if p.date else ""))

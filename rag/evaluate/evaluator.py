@@ -29,7 +29,7 @@ class Evaluator:
 
     questions: list[Question]
     retrieval_only: bool = False
-    k: int = 10
+    k: int = 10  # passages retrieved per question when only retrieval is scored (answers read answer.k)
     records: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, rag: RAG, report: Reporter | None = None) -> dict[str, float]:
@@ -57,19 +57,29 @@ class Evaluator:
                     else q.question
             record.update({"context": q.context, "asked": asked})
         started = time.perf_counter()
-        passages = rag.search(asked, k=self.k)
+        if self.retrieval_only:
+            passages = rag.search(asked, k=self.k)
+        else:  # retrieval is scored on the passages the answer read
+            stream = rag.stream(asked)
+            for _ in stream:
+                pass
+            answer, passages = stream.answer, stream.passages
         record.update({"retrieved": [p.article_id for p in passages],
                        "evidence_ranks": _evidence_ranks(q.evidence, [p.text for p in passages]),
-                       "retrieval_s": time.perf_counter() - started})
+                       "retrieval_s": answer.timings["retrieval_s"] if not self.retrieval_only
+                       else time.perf_counter() - started})
         if self.retrieval_only:
             return record
-        answer = rag.ask(asked)
         cited = sorted({c.article_id for c in answer.citations})
         record.update({
             "answer": answer.text, "short": answer.short, "answerable": answer.answerable, "reason": answer.reason,
             "raw": answer.raw, "cited": cited,
-            "quotes": [{"article_id": c.article_id, "quote": c.quote, "support": c.support} for c in answer.citations],
+            "quotes": [{"article_id": c.article_id, "quote": c.quote, "start": c.quote_start, "end": c.quote_end,
+                        "support": c.support} for c in answer.citations],
+            "closest": [{"article_id": c.article_id, "quote": c.quote} for c in answer.closest],
             "correct": answer.answerable and correct(answer, q.answers),
+            # for an answer the policy withheld, whether it would have been right (risk-coverage curves)
+            "correct_if_given": would_be_correct(answer, q.answers),
             "f1": m.token_f1(answer.text, list(q.answers)) if answer.answerable else 0.0,
             "cited_with_answer": [a for a in cited if m.answer_correct(rag.article(a).text, list(q.answers))
                                   or is_yes_no(q.answers)],
@@ -91,6 +101,22 @@ def correct(answer: Answer, gold: tuple[str, ...]) -> bool:
     if is_yes_no(gold):
         return answer.short == gold[0].strip().lower()
     return m.answer_correct(answer.text, list(gold))
+
+
+def would_be_correct(answer: Answer, gold: tuple[str, ...]) -> bool | None:
+    """Whether ``answer``, or the answer it withheld after checking it (its sentences), gives a gold answer;
+    None when nothing was checked. An answer to a question with no gold answer is never right."""
+    if answer.answerable:
+        return correct(answer, gold)
+    if not answer.sentences:
+        return None
+    if not gold:
+        return False
+    text = " and ".join(s.text for s in answer.sentences)
+    if is_yes_no(gold):
+        first = re.match(r"\W*(yes|no)\b", text, re.I)
+        return bool(first) and first.group(1).lower() == gold[0].strip().lower()
+    return m.answer_correct(text, list(gold))
 
 
 def summarize(records: list[dict[str, Any]], answers: bool = True) -> dict[str, float]:

@@ -162,3 +162,19 @@ def test_a_question_naming_an_outlet_needs_the_outlet_confidence(corpus: Path, t
     assert not answer.answerable and "below 0.99" in answer.reason
     rag, _ = _rag(corpus, tmp_path, " on Monday [1]", outlet_min_confidence=0.0)
     assert rag.ask(question).answerable
+
+
+def test_an_answer_to_a_question_naming_two_reports_must_be_in_both_articles(corpus: Path, tmp_path: Path) -> None:
+    """"Which ..., according to the Daily Planet and the Gotham Gazette, ...?": the entity both reports name."""
+    question = ("Which weather, reported by the Daily Planet on the Harbour Bridge opening and by the Gotham "
+                "Gazette on Mayor Quill resigning, affected the events?")
+    rag, _ = _rag(corpus, tmp_path, " Heavy rain [1]", min_confidence=0.0, outlet_min_confidence=0.0)
+    draft = rag.answerer.draft(rag.flow.read(question), rag.search(question, k=4))
+    n = next(i for i, p in enumerate(draft.used, 1) if p.title == ARTICLES[0]["title"])
+    rag, _ = _rag(corpus, tmp_path, f" Heavy rain [{n}]", min_confidence=0.0, outlet_min_confidence=0.0)
+    answer = rag.ask(question)  # "Heavy rain" is in the bridge article only; "rain" is in both
+    assert not answer.answerable and "article of every report" in answer.reason
+    assert answer.signals["answer_in_parts"] == 0.5
+    rag, _ = _rag(corpus, tmp_path, f" Heavy rain [{n}]", min_confidence=0.0, outlet_min_confidence=0.0,
+                  parts_hold_answer=False)
+    assert rag.ask(question).answerable

@@ -63,7 +63,7 @@ def test_ask_json_carries_the_short_answer(tmp_path: Path, capsys: pytest.Captur
 
     question = "How much does the DSRB aim to fundraise?"
     probe = RAG.open(SEEDS, index_dir=tmp_path, generator=ScriptedGenerator())
-    used = probe.answerer.draft(question, probe.search(question, k=probe.settings.answer.k)).used
+    used = probe.answerer.draft(probe.flow.read(question), probe.search(question, k=probe.settings.answer.k)).used
     n = next(i for i, p in enumerate(used, 1) if "$135 billion" in p.text)
     rag = RAG.open(SEEDS, index_dir=tmp_path, generator=ScriptedGenerator(f" as much as $135 billion [{n}]"))
     monkeypatch.setattr("rag.app.cli.open_rag", lambda settings, quiet=False: rag)

@@ -33,3 +33,17 @@ def test_a_withheld_answer_lists_the_closest_articles_apart_from_citations(seed_
     out = capsys.readouterr().out
     assert out.startswith("The articles don't say") and "Closest articles" in out and "(not citations)" in out
     assert "Sources" not in out
+
+
+def test_a_withheld_answer_shows_the_closest_sentences_as_what_the_articles_say(
+        seed_rag, capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.answer import Citation
+    from rag.answer.policy import withheld
+
+    passages = seed_rag.search("How old is Kaja Kallas?", k=3)
+    p = passages[0]
+    said = Citation(1, p.article_id, p.title, p.date, p.source, "Kallas said it.", p.start, p.start + 15, p.text, 0.0)
+    print_answer(withheld("How old is Kaja Kallas?", passages, 2, "", [], "no support", closest=[said]))
+    out = capsys.readouterr().out
+    assert "What the articles do say" in out and "not an answer" in out and "“Kallas said it.”" in out
+    assert "Sources" not in out and "Closest articles" not in out
