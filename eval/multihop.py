@@ -266,7 +266,8 @@ def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     ``strict_correct``. A null query counts as correct, under both, exactly when the
     prediction is an abstention (contains "insufficient information" or "the articles don't say",
     case-insensitive). Returns ``{"all": {...}, "non_null": {...}, "by_type": {type: {...}}}`` where each
-    block has ``n``, ``lenient``, ``strict`` and ``abstained`` (share of predictions that abstain).
+    block has ``n``, ``lenient``, ``strict``, ``abstained`` (share of predictions that abstain), ``given``
+    (answers given) and ``given_right`` (the share of those that are strictly right; None when none).
     """
     rows: list[tuple[str, bool, bool, bool]] = []
     for record in records:
@@ -282,8 +283,10 @@ def score_answers(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         rows.append((qtype, lenient, strict, abstained))
 
     def block(part: list[tuple[str, bool, bool, bool]]) -> dict[str, Any]:
+        given = [r for r in part if not r[3]]
         return {"n": len(part), "lenient": mean(float(r[1]) for r in part),
-                "strict": mean(float(r[2]) for r in part), "abstained": mean(float(r[3]) for r in part)}
+                "strict": mean(float(r[2]) for r in part), "abstained": mean(float(r[3]) for r in part),
+                "given": len(given), "given_right": mean(float(r[2]) for r in given) if given else None}
 
     types = sorted({r[0] for r in rows})
     return {"all": block(rows), "non_null": block([r for r in rows if r[0] != NULL_TYPE]),
@@ -507,13 +510,16 @@ def _by_type(title: str, columns: tuple[str, ...], metrics: dict[str, Any],
 
 def _print_answer_report(report: dict[str, Any]) -> None:
     def cells(m: dict[str, Any]) -> list[str]:
+        right = m.get("given_right")
         return [f"{m['strict']:.3f}", f"{m['lenient']:.3f}", f"{m['abstained']:.3f}",
+                "" if right is None else f"{right:.3f} ({m['given']})",
                 f"{m.get('cited_gold_share', 0.0):.3f}", f"{m.get('time_p50_s', 0.0):.2f}",
                 f"{m.get('time_p95_s', 0.0):.2f}", f"{m.get('prompt_tokens_p50', 0.0):.0f}",
                 f"{m.get('prompt_tokens_p95', 0.0):.0f}"]
     console.print(_by_type(f"MultiHop-RAG answers, split {report['split']}, seed {report['seed']} (lenient = "
-                           "official any-shared-token rule)", ("strict", "lenient", "abstained", "cites gold",
-                                                                "p50 s", "p95 s", "prompt p50", "prompt p95"),
+                           "official any-shared-token rule)",
+                           ("strict", "lenient", "abstained", "right of given", "cites gold", "p50 s", "p95 s",
+                            "prompt p50", "prompt p95"),
                            report["metrics"], cells, "all"))
     for paper in report["paper_table6"]:
         console.print(f"paper Table 6, {paper['llm']}: {paper['retrieved_chunk']:.2f} (lenient, retrieved chunks)")
