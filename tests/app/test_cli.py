@@ -50,7 +50,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path, capsys: pyt
     assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 0
     captured = capsys.readouterr()
     err = " ".join(captured.err.split())
-    assert "ok.jsonl:2" in err and "bin.txt: binary" in err and "1 articles" in captured.out
+    assert "ok.jsonl:2" in err and "bin.txt: binary" in err and "1 article, 1 chunk in" in captured.out
     (corpus / "ok.jsonl").write_text("{broken\n")
     assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 1
     assert "nothing could be indexed" in " ".join(capsys.readouterr().err.split())
