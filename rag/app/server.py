@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from rich.markup import escape
 
 from rag.app.console import err, open_rag, plural
@@ -23,6 +25,7 @@ def run_server(settings: Settings) -> int:
         raise EXTRA from None
     serve = settings.serve
     check_exposure(serve)  # before anything loads
+    _check_port(serve.host, serve.port)
     rag = open_rag(settings)
     service = Service(rag)
     app = create_app(service)
@@ -42,6 +45,18 @@ def run_server(settings: Settings) -> int:
     except SystemExit:  # uvicorn could not listen (it logged why)
         raise RagError(f"cannot listen on {host}:{serve.port}", "choose another --port, or stop what uses it") from None
     return 0
+
+
+def _check_port(host: str, port: int) -> None:
+    """RagError now, before the index and the model load, when ``host:port`` cannot be listened on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RagError(f"cannot listen on {host}:{port} ({exc.strerror or exc})",
+                           "choose another --port, or stop what uses it") from None
 
 
 def run_mcp(settings: Settings) -> int:

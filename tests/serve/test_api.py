@@ -196,3 +196,22 @@ def test_the_page_is_served_with_its_scripts_and_a_strict_policy(news_rag: RAG) 
     assert "default-src 'self'" in page.headers["content-security-policy"] and "://" not in page.text  # all local
     assert api.get("/app.js").headers["content-type"].startswith("text/javascript")
     assert api.get("/style.css").status_code == 200
+
+
+@pytest.mark.parametrize("flags, body", [
+    (["-k", "0"], {"k": 0}),
+    (["-k", "5000"], {"k": 5000}),
+    (["--since", "notadate"], {"since": "notadate"}),
+    (["--until", "2025-13-45"], {"until": "2025-13-45"}),
+    (["--since", "2025-06", "--until", "2025-01"], {"since": "2025-06", "until": "2025-01"}),
+    (["--publisher", "Valey Post"], {"outlets": ["Valey Post"]}),
+])
+def test_the_command_line_and_the_server_say_the_same_about_each_mistake(
+        news_rag: RAG, flags: list[str], body: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.app.cli import main
+
+    corpus, index_dir = news_rag.index.manifest["corpus"], news_rag.index.path.parent
+    code = main(["--index-dir", str(index_dir), "search", "bridge repairs", "--corpus", corpus, *flags])
+    said = " ".join(capsys.readouterr().err.split())
+    served = client(create_app(scripted(news_rag))).post("/v1/search", json={"question": "bridge repairs", **body})
+    assert code == 1 and said == f"error: {served.json()['error']['message']}"
