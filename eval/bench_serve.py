@@ -5,13 +5,15 @@
                                          [--clients 4] [--requests 40] [--seconds 300] [--ask-share 0.2]
                                          [--new-articles 3] [--out FILE.json]
 
-Three phases over a copy of the seed corpus, in one run:
+Three phases over a copy of the seed corpus, in one run (1 and 2 interleaved, question by question, so that a
+change of load on the machine hits both alike):
 
 1. in process: ``--asks`` seed questions answered with RAG.stream (time to the first draft piece, total) and
    ``--searches`` searches with RAG.search;
 2. the server, one client: the same asks through /v1/chat/completions, streamed with ``"draft": true`` (time to
    the first draft piece, to the first content piece, which is the checked answer, and total) and the same
-   searches through /v1/search: the server's overhead is the ratio to phase 1;
+   searches through /v1/search: the server's overhead is the ratio to phase 1, and the first content against
+   the first draft piece is what keeping the draft out of ``content`` costs a plain client;
 3. the server, ``--clients`` clients at once: ``--requests`` requests in all (a mix of searches and, with
    ``--ask-share``, chat answers) or ``--seconds``, whichever comes first, while `rag index` adds
    ``--new-articles`` articles to the corpus; then checks the server picked them up. Requests served, errors by
@@ -65,22 +67,52 @@ def stats(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95)}
 
 
-def in_process(rag: RAG, asks: list[str], searches: list[str]) -> dict[str, Any]:
-    """Phase 1: the asks and searches in this process, one after another."""
-    draft, total, search = [], [], []
-    for question in asks:
-        started = time.perf_counter()
-        first = None
-        stream = rag.stream(question)
-        for _ in stream:
-            first = first or time.perf_counter() - started
-        total.append(time.perf_counter() - started)
-        draft.append(first or total[-1])
-    for question in searches:
-        started = time.perf_counter()
-        rag.search(question)
-        search.append(time.perf_counter() - started)
-    return {"ask_draft_ttft": stats(draft), "ask_total": stats(total), "search": stats(search)}
+def local_ask(rag: RAG, question: str) -> dict[str, float]:
+    """One answer in process: seconds to the first draft piece, and total."""
+    started = time.perf_counter()
+    first = None
+    for _ in rag.stream(question):
+        first = first or time.perf_counter() - started
+    total = time.perf_counter() - started
+    return {"draft_ttft": first or total, "total": total}
+
+
+def local_search(rag: RAG, question: str) -> float:
+    """One search in process: seconds."""
+    started = time.perf_counter()
+    rag.search(question)
+    return time.perf_counter() - started
+
+
+def paired(rag: RAG, url: str, asks: list[str], searches: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Phases 1 and 2, interleaved so that a change of load hits both alike: each ask and search in process,
+    then the same through the server (one client); the figures of each side."""
+    mine: dict[str, list[float]] = {"draft_ttft": [], "total": [], "search": []}
+    theirs: dict[str, list[float]] = {"draft_ttft": [], "content_ttft": [], "total": [], "search": []}
+    errors: Counter[str] = Counter()
+    with httpx2.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as http:
+        for question in asks:
+            local = local_ask(rag, question)
+            mine["draft_ttft"].append(local["draft_ttft"])
+            mine["total"].append(local["total"])
+            served = chat(http, question, draft=True)
+            if served["error"]:
+                errors[served["error"]] += 1
+                continue
+            for key in ("draft_ttft", "content_ttft", "total"):
+                theirs[key].append(served[key] if served[key] is not None else served["total"])
+        for question in searches:
+            mine["search"].append(local_search(rag, question))
+            served = search(http, question)
+            if served["error"]:
+                errors[served["error"]] += 1
+            else:
+                theirs["search"].append(served["total"])
+    local = {"ask_draft_ttft": stats(mine["draft_ttft"]), "ask_total": stats(mine["total"]),
+             "search": stats(mine["search"])}
+    server = {"ask_draft_ttft": stats(theirs["draft_ttft"]), "ask_content_ttft": stats(theirs["content_ttft"]),
+              "ask_total": stats(theirs["total"]), "search": stats(theirs["search"]), "errors": errors}
+    return local, server
 
 
 def chat(http: httpx2.Client, question: str, draft: bool) -> dict[str, Any]:
@@ -114,17 +146,6 @@ def search(http: httpx2.Client, question: str) -> dict[str, Any]:
     error = None if response.status_code == 200 else f"HTTP {response.status_code}"
     total = time.perf_counter() - started
     return {"content_ttft": total, "total": total, "error": error}
-
-
-def one_client(url: str, asks: list[str], searches: list[str]) -> dict[str, Any]:
-    """Phase 2: the same asks and searches through the server, one after another."""
-    with httpx2.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as http:
-        answers = [chat(http, q, draft=True) for q in asks]
-        found = [search(http, q) for q in searches]
-    return {"ask_draft_ttft": stats([a["draft_ttft"] or a["total"] for a in answers]),
-            "ask_content_ttft": stats([a["content_ttft"] or a["total"] for a in answers]),
-            "ask_total": stats([a["total"] for a in answers]), "search": stats([f["total"] for f in found]),
-            "errors": Counter(a["error"] for a in answers + found if a["error"])}
 
 
 def many_clients(url: str, clients: int, requests: int, seconds: float, ask_share: float, asks: list[str],
@@ -245,13 +266,12 @@ def main() -> None:
         rag = RAG.open(corpus, index_dir=index_dir, settings=settings)
         rag.generator  # noqa: B018 - loaded before timing
         rag.ask(asks[0])  # warm-up, not counted (the server gets one too)
-        local = in_process(rag, asks, searches)
-        del rag
         server, url = start_server(corpus, index_dir, args.model, args.runtime)
         try:
             with httpx2.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as http:
                 chat(http, asks[0], draft=False)  # warm-up
-            single = one_client(url, asks, searches)
+            local, single = paired(rag, url, asks, searches)
+            del rag
             crowd = many_clients(url, args.clients, args.requests, args.seconds, args.ask_share, asks, searches,
                                  corpus, index_dir, args.new_articles)
         finally:

@@ -29,12 +29,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag import validate
+from rag.answer import Answer
 from rag.config import ServeSettings, limits
 from rag.engine import RAG
 from rag.errors import IndexingError, ModelError, QuestionError, RagError, SettingsError
 from rag.serve import completions as wire
 from rag.serve.schemas import ArticleResult, AskRequest, ChatRequest, PassageResult, SearchRequest
-from rag.serve.service import Busy, Service
+from rag.serve.service import Busy, Job, Service
 
 log = logging.getLogger("rag.serve")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -211,7 +212,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         base = f"{request.base_url}v1/articles/"
         if not body.stream:
             answer = await job.answer(request.is_disconnected)
-            rag = service.rag
+            rag = job.rag
             shown = wire.content(answer, rag.article)
             return wire.response(wire.completion_id(), question.text, shown,
                                  wire.citations(answer.citations, rag.article, base), answer=_answer(answer))
@@ -219,7 +220,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         return StreamingResponse(_stream(job, base, usage), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    async def _stream(job: Any, base: str, usage: bool) -> AsyncIterator[str]:
+    async def _stream(job: Job, base: str, usage: bool) -> AsyncIterator[str]:
         """The chunks of one streamed answer; a client that goes away cancels the job (the model stops)."""
         cid = wire.completion_id()
         try:
@@ -232,7 +233,7 @@ def _routes(app: FastAPI, service: Service) -> None:
                 elif kind == "draft":
                     yield wire.chunk(cid, {"draft": value})
                 elif kind == "answer":
-                    rag = service.rag
+                    rag = job.rag
                     shown = wire.content(value, rag.article)
                     cited = wire.citations(value.citations, rag.article, base)
                     yield wire.chunk(cid, {"content": shown, "annotations": wire.annotations(shown, cited)})
@@ -248,7 +249,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             job.cancel()
 
 
-def _answer(answer: Any) -> dict[str, Any]:
+def _answer(answer: Answer) -> dict[str, Any]:
     """The Answer's record without its passages (the citations and related articles say where it comes from)."""
     record = answer.to_dict()
     record.pop("passages", None)

@@ -5,7 +5,8 @@ withheld answer says so and lists the closest articles). The sources travel as a
 ``citations`` list (as Perplexity's API does, so a plain client keeps working) and as
 ``url_citation`` annotations on the ``[n]`` markers. The model's unchecked draft never goes into
 ``content``: a client that asks for it (``"draft": true`` in the request) gets it in ``delta.draft``,
-a field plain clients ignore.
+a field plain clients ignore. A chunk with a top-level ``question`` says what a follow-up was rewritten
+into before it was searched; the last chunk (and the whole response) also carries the checked ``answer``.
 """
 
 from __future__ import annotations

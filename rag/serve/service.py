@@ -181,6 +181,7 @@ class Job:
     def __init__(self, service: Service, question: Question, ticket: object, draft: bool) -> None:
         """Use ``Service.job``; the thread starts at once and waits for the model's turn."""
         self.service, self.question, self.draft = service, question, draft
+        self.rag = service.rag  # the index the answer comes from (a reload meanwhile does not change it)
         self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._ticket = ticket
@@ -224,7 +225,7 @@ class Job:
             if not queue.wait(self._ticket, self._stop):
                 return
             started = time.perf_counter()
-            rag = service.rag
+            rag = self.rag
             question = self.question
             searched = standalone(question.text, question.history, rag.generator) if question.history \
                 else question.text
