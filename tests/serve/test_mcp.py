@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mcp
+import pytest
 
 from rag import RAG
 from rag.serve.tools import create_mcp
@@ -45,6 +46,7 @@ def test_the_tools_return_typed_results_and_say_what_is_wrong(news_rag: RAG) -> 
     asyncio.run(run())
 
 
+@pytest.mark.slow
 def test_rag_mcp_over_stdio_speaks_only_the_protocol(seed_rag: RAG, seed_index_dir: Path, tmp_path: Path) -> None:
     stray = tmp_path / "stray.txt"  # every line of the server's stdout that is not a JSON-RPC message
     server = mcp.StdioServerParameters(command=sys.executable, cwd=ROOT, args=[
