@@ -26,7 +26,7 @@ index: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[models,dev,tantivy]'
+	$(BIN)/python -m pip install --quiet -e '.[models,dev,tantivy,serve]'
 	touch $(STAMP)
 
 clean:

@@ -27,9 +27,11 @@ def cache_dir() -> Path:
 
 
 def _setting(default: Any, *, low: float | None = None, high: float | None = None,
-             choices: tuple[str, ...] | None = None) -> Any:
-    """A settings field with its allowed range or choices, checked whenever settings are built."""
-    return field(default=default, metadata={"low": low, "high": high, "choices": choices})
+             choices: tuple[str, ...] | None = None, empty: bool = False, secret: bool = False) -> Any:
+    """A settings field with its allowed range or choices, checked whenever settings are built; ``empty``: the
+    text may be empty; ``secret``: never written out by ``Settings.to_dict`` (manifests, reports)."""
+    return field(default=default, metadata={"low": low, "high": high, "choices": choices, "empty": empty,
+                                            "secret": secret})
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,25 @@ class AnswerSettings:
     max_question_chars: int = _setting(2000, low=10)  # a longer question is refused with its own message
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    """`rag serve` (rag.serve): where it listens, who may call it, and how many questions may wait for the model."""
+
+    host: str = "127.0.0.1"  # another address than a loopback one needs api_key
+    port: int = _setting(8000, low=0, high=65535)
+    # callers send "Authorization: Bearer KEY"; empty: no key asked (loopback only)
+    api_key: str = _setting("", empty=True, secret=True)
+    queue: int = _setting(8, low=0, high=1000)  # questions waiting for the model; one more is answered 503
+    max_body_bytes: int = _setting(65536, low=1024)  # a larger request body is answered 413
+    # Host names accepted besides localhost, the loopback addresses and host (comma-separated)
+    allowed_hosts: str = _setting("", empty=True)
+    # web origins that may call the API from a browser (comma-separated); empty: none (no CORS)
+    cors_origins: str = _setting("", empty=True)
+    reload_check_s: float = _setting(1.0, low=0.05)  # how often the index folder is checked for an update
+
+
 SECTIONS = {"paths": PathSettings, "chunk": ChunkSettings, "index": IndexSettings, "retrieve": RetrieveSettings,
-            "generate": GenerateSettings, "answer": AnswerSettings}
+            "generate": GenerateSettings, "answer": AnswerSettings, "serve": ServeSettings}
 
 
 @dataclass(frozen=True)
@@ -149,12 +168,15 @@ class Settings:
     retrieve: RetrieveSettings = field(default_factory=RetrieveSettings)
     generate: GenerateSettings = field(default_factory=GenerateSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
     # "section.key" -> where a value that is not the default was set ("rag.toml", "environment RAG_X__Y", ...)
     origins: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict of every value, for JSON manifests and TOML files."""
-        return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
+        """Plain nested dict of every value, for JSON manifests and TOML files; a secret (serve.api_key) is
+        written as its default, empty."""
+        return {name: {f.name: f.default if f.metadata.get("secret") else getattr(getattr(self, name), f.name)
+                       for f in fields(SECTIONS[name])} for name in SECTIONS}
 
     def origin(self, dotted: str) -> str:
         """Where the value of ``dotted`` ("retrieve.k") was set: "default" unless overridden."""
@@ -199,6 +221,13 @@ class Settings:
         return settings
 
 
+def limits(dotted: str) -> tuple[float | None, float | None]:
+    """The lowest and highest value the setting ``dotted`` ("answer.k") may take (None: no bound)."""
+    section, _, key = dotted.partition(".")
+    spec = next(f for f in fields(SECTIONS[section]) if f.name == key)
+    return spec.metadata.get("low"), spec.metadata.get("high")
+
+
 def _merge(settings: Settings, data: dict[str, Any], origin: str) -> Settings:
     """``settings`` with the nested ``data`` applied, each value checked; ``origin`` names the source."""
     updated: dict[str, Any] = {}
@@ -229,7 +258,7 @@ def _checked(value: Any, spec: dataclasses.Field, kind: type, where: str) -> Any
     if low is not None and value < low or high is not None and value > high:
         bounds = f"at least {low}" if high is None else f"between {low} and {high}"
         raise SettingsError(f"{where} = {value!r} is out of range", f"use a value {bounds}")
-    if kind is str and not value.strip() and not choices:
+    if kind is str and not value.strip() and not choices and not spec.metadata.get("empty"):
         raise SettingsError(f"{where} is empty", "give a value or remove the setting")
     return value
 

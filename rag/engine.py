@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
+from rag import validate
 from rag.answer import Answer, Answerer, Flow
-from rag.config import Settings
+from rag.config import Settings, limits
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
-from rag.errors import CorpusError, IndexingError, QuestionError, RagError
+from rag.errors import CorpusError, IndexingError, RagError
 from rag.generate import Generator, load_generator
 from rag.index import Index, IndexReport, open_index
 from rag.progress import Reporter
@@ -69,6 +70,20 @@ class RAG:
         model = generator or (self._generator if same_model else None)
         return RAG(self.index, self.embedder, settings, self.report, self.problems, model, self.reporter)
 
+    def with_index(self, index: Index) -> RAG:
+        """A RAG over ``index`` (the same index folder, updated since by ``rag index``) with this one's settings,
+        embedder and model; this one is unchanged (a server swaps to it without a restart)."""
+        return RAG(index, self.embedder, self.settings, IndexReport(), self.problems, self._generator, self.reporter)
+
+    @cached_property
+    def outlets(self) -> dict[str, int]:
+        """The outlets of the indexed articles, with how many articles each has."""
+        counts: dict[str, int] = {}
+        for article in self.index.articles.values():
+            if article.publisher:
+                counts[article.publisher] = counts.get(article.publisher, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: kv[0].lower()))
+
     @property
     def articles(self) -> list[Article]:
         """The indexed articles, in corpus order."""
@@ -79,9 +94,11 @@ class RAG:
         return self.index.articles[article_id]
 
     def search(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
-        """The ``k`` passages that best match ``question``, best first."""
+        """The ``k`` passages that best match ``question``, best first. ``filters`` keep some outlets or dates
+        (an outlet the index does not have, a date that is not one, or dates out of order: QuestionError)."""
         question = self._question(question)
-        return self.retriever.search(question, _k(k, self.settings.retrieve.k), filters)
+        k = validate.k(k, self.settings.retrieve.k, int(limits("retrieve.k")[1]))
+        return self.retriever.search(question, k, validate.known(filters, self.outlets))
 
     @property
     def generator(self) -> Generator:
@@ -107,7 +124,6 @@ class RAG:
         stream = self.stream(question, k, filters)
         for _ in stream:
             pass
-        assert stream.answer is not None
         return stream.answer
 
     def stream(self, question: str, k: int | None = None, filters: Filters | None = None) -> AnswerStream:
@@ -116,18 +132,12 @@ class RAG:
         After the loop, ``.answer`` holds the checked Answer, whose text may differ from the streamed
         draft (citations renumbered, or withheld when unsupported): show that one.
         """
-        return AnswerStream(self, self._question(question), _k(k, self.settings.answer.k), filters)
+        question = self._question(question)
+        k = validate.k(k, self.settings.answer.k, int(limits("answer.k")[1]))
+        return AnswerStream(self, question, k, validate.known(filters, self.outlets))
 
     def _question(self, question: object) -> str:
-        if not isinstance(question, str):
-            raise QuestionError(f"the question must be text, not {type(question).__name__}", "pass a string")
-        if not question.strip():
-            raise QuestionError("the question is empty", "ask something about the articles")
-        limit = self.settings.answer.max_question_chars
-        if len(question) > limit:
-            raise QuestionError(f"the question is {len(question):,} characters long, more than the {limit:,} "
-                                "allowed (answer.max_question_chars)", "ask a shorter question")
-        return question.strip()
+        return validate.question(question, self.settings.answer.max_question_chars)
 
     def __enter__(self) -> RAG:
         return self
@@ -137,13 +147,22 @@ class RAG:
 
 
 class AnswerStream:
-    """Iterator over the model's text pieces for one question; ``.answer`` is set when it ends."""
+    """Iterator over the model's text pieces for one question; ``.answer`` is the checked Answer once it ends."""
 
     def __init__(self, rag: RAG, question: str, k: int, filters: Filters | None) -> None:
         """Use ``RAG.stream`` to get one."""
         self.rag, self.question, self.k, self.filters = rag, question, k, filters
-        self.answer: Answer | None = None
+        self._answer: Answer | None = None
         self.passages: list[Passage] = []
+
+    @property
+    def answer(self) -> Answer:
+        """The checked Answer; RagError (with the fix) when the stream has not been read to its end."""
+        if self._answer is None:
+            raise RagError("stream.answer is read before the stream was read to its end: the answer is checked "
+                           "only once the model has finished writing",
+                           "iterate over the stream first (for piece in stream: ...), or call RAG.ask")
+        return self._answer
 
     def __iter__(self) -> Iterator[str]:
         rag = self.rag
@@ -157,16 +176,7 @@ class AnswerStream:
         answer.timings = {"retrieval_s": retrieved - started, **run.timings,
                           "first_token_s": retrieved - started + run.timings.get("first_token_s", done - retrieved),
                           "total_s": done - started}
-        self.answer = answer
-
-
-def _k(k: object, default: int) -> int:
-    """``k`` checked: a positive whole number (None: ``default``)."""
-    if k is None:
-        return default
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise QuestionError(f"k must be a positive whole number, not {k!r}", "pass k=1 or more")
-    return k
+        self._answer = answer
 
 
 def _path(value: object, what: str, kind: type[RagError]) -> Path:

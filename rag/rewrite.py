@@ -9,6 +9,7 @@ from typing import Protocol
 from rag.text import tokenize
 
 MAX_NEW_TOKENS = 40
+HISTORY_TURNS = 3  # turns a conversation keeps for rewriting follow-ups
 SYSTEM = ("Rewrite the follow-up as a standalone question: keep its words, but replace pronouns (it, he, they, "
           "this...) with the names they refer to and add what is left out. Never answer. Reply with one "
           "question only.")
@@ -67,6 +68,13 @@ def needs_rewrite(question: str, history: list[Turn]) -> bool:
     if _ELLIPTICAL.match(question) or any(w in _PRONOUNS for w in words):
         return True
     return len(words) <= 4 and not _has_name(question)
+
+
+def standalone(question: str, history: list[Turn], generator: TextGenerator) -> str:
+    """``question`` as it is searched in a conversation (the chat's and the server's): rewritten from the last
+    ``HISTORY_TURNS`` turns when it leans on them (``needs_rewrite``), else as asked."""
+    history = history[-HISTORY_TURNS:]
+    return rewrite(question, history, generator) if needs_rewrite(question, history) else question
 
 
 def rewrite(question: str, history: list[Turn], generator: TextGenerator) -> str:

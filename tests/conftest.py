@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,8 @@ def _refuse(self: socket.socket, address: object, *args: object, **kwargs: objec
 
 
 _connect = socket.socket.connect
+_create_connection = socket.create_connection
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,6 +40,24 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect_ex = _refuse  # type: ignore[method-assign]
     socket.create_connection = lambda address, *a, **k: (_ for _ in ()).throw(  # type: ignore[assignment]
         NetworkBlocked(f"test tried to connect to {address!r}"))
+
+
+@pytest.fixture
+def loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This test may connect to servers it started on the loopback address; every other address stays blocked."""
+    def connect(self: socket.socket, address: object, *args: object, **kwargs: object) -> None:
+        if self.family == socket.AF_UNIX or (isinstance(address, tuple) and address[0] in LOOPBACK):
+            return _connect(self, address, *args, **kwargs)
+        raise NetworkBlocked(f"test tried to connect to {address!r}: only the loopback address is allowed")
+
+    def create_connection(address: tuple, *args: object, **kwargs: object) -> socket.socket:
+        if address[0] in LOOPBACK:
+            return _create_connection(address, *args, **kwargs)
+        raise NetworkBlocked(f"test tried to connect to {address!r}: only the loopback address is allowed")
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import RAG, CorpusError, IndexingError, QuestionError, Settings
+from rag import RAG, CorpusError, Filters, IndexingError, QuestionError, RagError, Settings
 from rag.evaluate.metrics import answer_correct
 from tests.conftest import FAST, SEEDS
 from tests.scripted import ScriptedGenerator
@@ -35,8 +35,12 @@ def test_using_gives_another_rag_over_the_same_index(seed_index_dir: Path) -> No
 
 @pytest.mark.parametrize("call, error, message", [
     (lambda r: r.ask("   "), QuestionError, "the question is empty"),
-    (lambda r: r.search("x", k=0), QuestionError, "k must be a positive whole number, not 0"),
-    (lambda r: r.search("x", k=2.5), QuestionError, "k must be a positive whole number, not 2.5"),
+    (lambda r: r.search("x", k=0), QuestionError, "k must be a whole number from 1 to 1000, not 0"),
+    (lambda r: r.search("x", k=2.5), QuestionError, "k must be a whole number from 1 to 1000, not 2.5"),
+    (lambda r: r.ask("x", k=21), QuestionError, "k must be a whole number from 1 to 20, not 21"),
+    (lambda r: r.search("x", filters=Filters(date_to="2025-13-45")), QuestionError, "until = '2025-13-45' is not a"),
+    (lambda r: r.stream("x", filters=Filters(publishers=("Reuters",))), QuestionError, "names its outlet"),
+    (lambda r: next(iter(r.stream("x").answer)), RagError, "stream.answer is read before the stream was read"),
     (lambda r: r.ask(None), QuestionError, "the question must be text"),
     (lambda r: r.ask("why " * 5000), QuestionError, "more than the 2,000 allowed"),
 ])

@@ -392,10 +392,10 @@ def small_rag(tmp_path_factory: pytest.TempPathFactory, embedder: CountingEmbedd
 
 @pytest.mark.parametrize("k", [0, -1, 2.5, True, "3"])
 def test_k_must_be_a_positive_whole_number(small_rag: RAG, k: object) -> None:
-    message = f"k must be a positive whole number, not {k!r}. Fix: pass k=1 or more"
+    message = f"k must be a whole number from 1 to 1000, not {k!r}. Fix: ask for 1 to 1000 passages"
     with pytest.raises(QuestionError, match=f"^{message.replace('.', '[.]')}$"):
         small_rag.search("comet", k=k)  # type: ignore[arg-type]
-    with pytest.raises(QuestionError, match="k must be a positive whole number"):
+    with pytest.raises(QuestionError, match="k must be a whole number from 1 to 20"):
         small_rag.ask("comet", k=k)  # type: ignore[arg-type]
 
 
@@ -442,7 +442,7 @@ def test_the_cli_gives_one_line_and_exit_1_for_each_fault(news: Path, tmp_path: 
         "the folder is empty": ("--index-dir", str(tmp_path / "ix"), "index", str(tmp_path / "empty")),
         "is a file, not a folder": ("--index-dir", str(tmp_path / "notes.txt"), "search", "comet",
                                     "--corpus", str(news)),
-        "answer.k = 0 is out of range": ("--index-dir", str(tmp_path / "ix"), "ask", "comet", "-k", "0",
+        "k must be a whole number from 1 to 20, not 0": ("--index-dir", str(tmp_path / "ix"), "ask", "comet", "-k", "0",
                                          "--corpus", str(news)),
         "the question is 20,000 characters long": ("--index-dir", str(tmp_path / "ix"), "search", "x" * 20_000,
                                                    "--corpus", str(news)),

@@ -18,8 +18,10 @@ STAGES = [
     ("rag.generate",),
     ("rag.answer",),
     ("rag.rewrite",),
+    ("rag.validate",),
     ("rag.engine",),
     ("rag.evaluate",),
+    ("rag.serve",),
     ("rag.app",),
 ]
 

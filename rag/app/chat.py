@@ -12,15 +12,16 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
+from rag import validate
 from rag.answer import Answer
-from rag.app.console import err, open_rag, out, show_stream
-from rag.config import Settings, cache_dir
+from rag.app.console import err, open_rag, out, plural, show_stream
+from rag.config import Settings, cache_dir, limits
 from rag.engine import RAG
 from rag.errors import QuestionError, RagError
-from rag.rewrite import Turn, needs_rewrite, rewrite
+from rag.rewrite import HISTORY_TURNS, Turn, needs_rewrite, standalone
 
-HISTORY_TURNS = 3  # turns kept for rewriting follow-ups
 PROMPT = "rag> "
+MAX_K = int(limits("answer.k")[1])
 HELP = """Ask a question about the articles; follow-ups ("Where is it based?") are rewritten using the last turns.
   /sources        full passages behind the last answer
   /article N      cited article N, with the quote highlighted
@@ -31,13 +32,15 @@ HELP = """Ask a question about the articles; follow-ups ("Where is it based?") a
   /quit           leave (also Ctrl-D); Ctrl-C stops an answer"""
 
 
-def run_chat(settings: Settings) -> int:
-    """Open the index and the model, then answer questions from the terminal (or stdin, one per line)."""
+def run_chat(settings: Settings, k: int | None = None) -> int:
+    """Open the index and the model, then answer questions from the terminal (or stdin, one per line) with ``k``
+    passages each (None: ``answer.k``)."""
+    k = validate.k(k, settings.answer.k, MAX_K)
     interactive = sys.stdin.isatty()
     if interactive:  # Ctrl-C stops an answer even when started with SIGINT ignored (a script's `rag chat &`)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     rag = open_rag(settings, quiet=not interactive)
-    chat = Chat(rag, interactive)
+    chat = Chat(rag, interactive, k)
     chat.load_models()
     if interactive:
         chat.banner()
@@ -47,10 +50,11 @@ def run_chat(settings: Settings) -> int:
 class Chat:
     """One chat session over a RAG: the conversation so far, the last answer and the settings in use."""
 
-    def __init__(self, rag: RAG, interactive: bool) -> None:
+    def __init__(self, rag: RAG, interactive: bool, k: int | None = None) -> None:
+        """A new conversation over ``rag`` with ``k`` passages per question (None: ``answer.k``)."""
         self.rag = rag
         self.interactive = interactive
-        self.k = rag.settings.answer.k
+        self.k = k or rag.settings.answer.k
         self.history: list[Turn] = []
         self.last: Answer | None = None
         self.commands: dict[str, Callable[[str], None]] = {
@@ -82,8 +86,8 @@ class Chat:
     def banner(self) -> None:
         """Corpus, its size, the model and how to get help."""
         index, corpus = self.rag.index, Path(self.rag.settings.paths.corpus).resolve().name
-        out.print(f"[bold]rag chat[/bold] · corpus [bold]{escape(corpus)}[/bold]: "
-                  f"{len(index.articles)} articles, {len(index.chunks)} chunks · model "
+        out.print(f"[bold]rag chat[/bold] · [bold]{escape(corpus)}[/bold]: "
+                  f"{plural(len(index.articles), 'article')}, {plural(len(index.chunks), 'chunk')} · model "
                   f"[bold]{escape(self.rag.settings.generate.model)}[/bold] · type [bold]/help[/bold]\n")
 
     def load_models(self) -> None:
@@ -94,12 +98,11 @@ class Chat:
 
     def ask(self, question: str) -> None:
         """Rewrite a follow-up into a standalone question, stream the answer, then show the checked one and sources."""
-        query = question
-        if needs_rewrite(question, self.history):
-            with self._status("Reading the follow-up…"):
-                query = rewrite(question, self.history, self.rag.generator)
-            if query != question:
-                out.print(f"[dim]searching: {escape(query)}[/dim]", highlight=False)
+        with self._status("Reading the follow-up…") if needs_rewrite(question, self.history) \
+                else contextlib.nullcontext():
+            query = standalone(question, self.history, self.rag.generator)
+        if query != question:
+            out.print(f"[dim]searching: {escape(query)}[/dim]", highlight=False)
         answer = show_stream(self.rag.stream(query, k=self.k), self.interactive)
         self.last = answer
         self.history = (self.history + [Turn(query, answer.text)])[-HISTORY_TURNS:]
@@ -135,7 +138,7 @@ class Chat:
 
     def set_k(self, argument: str) -> None:
         """How many passages the model gets per question."""
-        self.k = _number(argument, "/k N")
+        self.k = validate.k(_number(argument, "/k N"), self.k, MAX_K)
         out.print(f"{self.k} passages per question")
 
     def set_model(self, name: str) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
-from rag.app.console import err, open_rag, out, print_passage, reporter, show_stream
-from rag.config import Settings
+from rag import validate
+from rag.app.console import err, open_rag, out, plural, print_passage, reporter, show_stream
+from rag.config import Settings, limits
 from rag.errors import QuestionError, RagError, SettingsError
-from rag.retrieve import Filters
+from rag.generate import choose
+from rag.generate.models import check_model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,12 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        k = getattr(args, "k", None)
         settings = Settings.load(args.config).replace(origin="command line", **{
             "paths.corpus": getattr(args, "corpus", None), "paths.index_dir": args.index_dir,
-            "retrieve.k": k if args.command == "search" else None,
-            "answer.k": k if args.command in ("ask", "chat") else None,
-            "generate.model": getattr(args, "model", None), "generate.runtime": getattr(args, "runtime", None)})
+            "generate.model": getattr(args, "model", None), "generate.runtime": getattr(args, "runtime", None),
+            "serve.host": getattr(args, "host", None), "serve.port": getattr(args, "port", None),
+            "serve.api_key": getattr(args, "api_key", None)})
+        if getattr(args, "model", None) is not None or args.command in ("ask", "chat", "serve", "mcp"):
+            check_model(settings.generate.model)  # a mistyped --model fails now, not after loading the index
+            choose(settings.generate)
         return args.run(args, settings)
     except RagError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
@@ -42,38 +46,54 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     rag = open_rag(settings, wait=True)
     if rag.report.write_error:
         raise rag.report.write_error
-    out.print(f"{len(rag.index.articles)} articles, {len(rag.index.chunks)} chunks in {rag.index.path}"
-              + (" (up to date)" if rag.report.unchanged else ""))
+    out.print(f"{plural(len(rag.index.articles), 'article')}, {plural(len(rag.index.chunks), 'chunk')} in "
+              f"{rag.index.path}" + (" (up to date)" if rag.report.unchanged else ""))
     return 0
 
 
 def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    validate.question(args.question, settings.answer.max_question_chars)  # mistakes are told before any loading
+    k = validate.k(args.k, settings.retrieve.k, int(limits("retrieve.k")[1]))
+    filters = validate.filters(args.publisher, args.since, args.until)
     rag = open_rag(settings, quiet=args.json)
-    filters = Filters(publishers=tuple(args.publisher or ()), date_from=args.since, date_to=args.until)
-    passages = rag.search(args.question, k=settings.retrieve.k, filters=filters)
+    passages = rag.search(args.question, k=k, filters=filters)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=1))
         return 0
     if not passages:
-        out.print("No passage matches.")
+        out.print("No passage matches" + (" these filters." if filters else "."))
     for n, passage in enumerate(passages, 1):
         print_passage(n, passage)
     return 0
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    validate.question(args.question, settings.answer.max_question_chars)
+    k = validate.k(args.k, settings.answer.k, int(limits("answer.k")[1]))
     rag = open_rag(settings, quiet=args.json)
     if args.json:
-        print(json.dumps(rag.ask(args.question).to_dict(), ensure_ascii=False, indent=1))
+        print(json.dumps(rag.ask(args.question, k=k).to_dict(), ensure_ascii=False, indent=1))
         return 0
-    show_stream(rag.stream(args.question), interactive=out.is_terminal)
+    show_stream(rag.stream(args.question, k=k), interactive=out.is_terminal)
     return 0
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from rag.app.chat import run_chat
 
-    return run_chat(settings)
+    return run_chat(settings, args.k)
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.app.server import run_server
+
+    return run_server(settings)
+
+
+def _cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.app.server import run_mcp
+
+    return run_mcp(settings)
 
 
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,9 +168,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, metavar="N", help="how many passages (default 5)")
     p.add_argument("--json", action="store_true", help="print passages as JSON")
     p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")
-    p.add_argument("--publisher", action="append", metavar="NAME", help="only this outlet (repeatable)")
+    p.add_argument("--publisher", action="append", metavar="NAME", help="only this outlet (repeatable; the "
+                   "outlets are the Source: lines or source fields of the articles)")
     p.add_argument("--since", metavar="DATE", help="only articles dated on or after (YYYY[-MM[-DD]])")
-    p.add_argument("--until", metavar="DATE", help="only articles dated on or before")
+    p.add_argument("--until", metavar="DATE", help="only articles dated on or before (YYYY[-MM[-DD]])")
 
     p = command("ask", _cmd_ask, "answer a question from the articles, with cited sources")
     p.add_argument("question")
@@ -162,6 +183,19 @@ def _parser() -> argparse.ArgumentParser:
     p = command("chat", _cmd_chat, "ask questions one after another, with follow-ups, in a terminal chat")
     p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
     p.add_argument("-k", type=int, metavar="N", help="how many passages the model reads (default 4)")
+    model_flags(p)
+
+    p = command("serve", _cmd_serve, "answer over HTTP: a web page, an OpenAI-compatible API and JSON endpoints")
+    p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
+    p.add_argument("--host", metavar="ADDRESS", help="address to listen on (default 127.0.0.1; another one needs "
+                   "--api-key)")
+    p.add_argument("--port", type=int, metavar="N", help="port to listen on (default 8000)")
+    p.add_argument("--api-key", metavar="KEY", help="callers must send 'Authorization: Bearer KEY' (or set "
+                   "RAG_SERVE__API_KEY, which other users cannot read in the process list)")
+    model_flags(p)
+
+    p = command("mcp", _cmd_mcp, "answer as an MCP server over stdio: tools search, ask and get_article")
+    p.add_argument("corpus", nargs="?", metavar="PATH", help="file or folder of articles (default: seeds)")
     model_flags(p)
 
     p = command("eval", _cmd_eval, "score retrieval and answers on a JSONL question set")

@@ -35,15 +35,24 @@ from rag.retrieve import Passage
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+QUIET_S = 1.0  # a counted step (reading, embedding) shows progress only once it has taken this long
+
+
+def plural(n: int, word: str) -> str:
+    """``n`` and ``word``, in the plural unless ``n`` is 1: "1 article", "2 articles", "1,000 chunks"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 class RichReporter:
-    """Draws progress events as rich bars (counts, elapsed, ETA) or spinners (no count) on the terminal."""
+    """Draws progress events as rich bars (counts, elapsed, ETA) or spinners (no count) on the terminal; a
+    counted step shows only once it has taken ``quiet_s`` seconds (reading six files draws nothing)."""
 
-    def __init__(self, console: Console | None = None) -> None:
+    def __init__(self, console: Console | None = None, quiet_s: float = QUIET_S) -> None:
         """Bars go to ``console``."""
         self.console = console or err
+        self.quiet_s = quiet_s
         self.progress: Progress | None = None
+        self.started: dict[tuple[str, str], float] = {}
         self.tasks: dict[tuple[str, str], TaskID] = {}
 
     def __call__(self, event: Event) -> None:
@@ -52,18 +61,29 @@ class RichReporter:
             self.console.print(f"[yellow]note:[/yellow] {escape(event.description)}")
             return
         key = (event.stage, event.description)
-        if key not in self.tasks and event.finished:
-            return
-        if self.progress is None:
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                     *self._counts(event), TimeElapsedColumn(), TextColumn("eta"),
-                                     TimeRemainingColumn(), console=self.console, transient=False)
-            self.progress.start()
+        now = time.perf_counter()
+        if key not in self.started:
+            if event.finished:
+                return
+            self.started[key] = now
         if key not in self.tasks:
+            if event.finished or (event.total is not None and now - self.started[key] < self.quiet_s):
+                if event.finished:
+                    del self.started[key]
+                return
+            if self.progress is None:
+                self.progress = Progress(SpinnerColumn(finished_text="[green]✓[/green]"),
+                                         TextColumn("{task.description}"), BarColumn(), *self._counts(event),
+                                         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                                         console=self.console, transient=False)
+                self.progress.start()
             self.tasks[key] = self.progress.add_task(event.description, total=event.total)
+        assert self.progress is not None
         self.progress.update(self.tasks[key], completed=event.done)
-        if event.finished:
-            self.progress.update(self.tasks.pop(key), completed=event.total or event.done)
+        if event.finished:  # a finished step shows a tick, not a spinner frozen mid-turn
+            done = event.total or max(event.done, 1)
+            self.progress.update(self.tasks.pop(key), total=done, completed=done)
+            del self.started[key]
             if not self.tasks:
                 self.progress.stop()
                 self.progress = None
@@ -74,13 +94,15 @@ class RichReporter:
 
 
 class LineReporter:
-    """Writes progress events as plain lines (for logs and CI): the start, every twentieth of the way, the end."""
+    """Writes progress events as plain lines (for logs and CI): the start, every twentieth of the way, the end;
+    a counted step writes nothing until it has taken ``quiet_s`` seconds (reading six files writes no line)."""
 
-    def __init__(self, stream=None) -> None:  # noqa: ANN001
+    def __init__(self, stream=None, quiet_s: float = QUIET_S) -> None:  # noqa: ANN001
         """Lines go to ``stream`` (default: the current stderr)."""
         self.stream = stream
+        self.quiet_s = quiet_s
         self.started: dict[tuple[str, str], float] = {}
-        self.shown: dict[tuple[str, str], int] = {}  # the last twentieth printed
+        self.shown: dict[tuple[str, str], int] = {}  # the last twentieth printed, for steps that have a line
 
     def __call__(self, event: Event) -> None:
         """One line when a step starts, advances another 5% and ends; notes as they come."""
@@ -94,11 +116,15 @@ class LineReporter:
             if event.finished:
                 return
             self.started[key] = now
+        elapsed = now - self.started[key]
+        if key not in self.shown:
+            if event.finished or (event.total is not None and elapsed < self.quiet_s):
+                if event.finished:
+                    del self.started[key]
+                return
             self.shown[key] = 0
             print(f"{event.description}: started" + (f" ({event.total:,} {event.unit or 'items'})"
                                                       if event.total else ""), file=stream, flush=True)
-            return
-        elapsed = now - self.started[key]
         if event.finished:
             del self.started[key], self.shown[key]
             print(f"{event.description}: done in {elapsed:.1f} s", file=stream, flush=True)
@@ -137,12 +163,12 @@ def print_index_report(report: IndexReport, rag: RAG) -> None:
     if report.unchanged or report.write_error or report.busy_writer:
         return
     if report.rebuild_reason:
-        err.print(f"index [bold]{rag.index.path}[/bold]: rebuilt, {len(rag.index.articles)} articles, "
-                  f"{report.chunks_embedded} chunks embedded")
+        err.print(f"index [bold]{rag.index.path}[/bold]: rebuilt, {plural(len(rag.index.articles), 'article')}, "
+                  f"{plural(report.chunks_embedded, 'chunk')} embedded")
         return
     err.print(f"index [bold]{rag.index.path}[/bold]: {len(report.added)} added, {len(report.changed)} changed, "
-              f"{len(report.removed)} removed, {report.kept} unchanged articles; {report.chunks_embedded} chunks "
-              f"embedded; {len(rag.index.chunks)} chunks in total")
+              f"{len(report.removed)} removed, {plural(report.kept, 'unchanged article')}; "
+              f"{plural(report.chunks_embedded, 'chunk')} embedded; {plural(len(rag.index.chunks), 'chunk')} in total")
 
 
 def show_stream(stream: AnswerStream, interactive: bool) -> Answer:

@@ -12,6 +12,7 @@ so that a multi-GB file is not hashed on every run.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import hashlib
 import importlib.util
@@ -88,20 +89,31 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
-def prepare_model(name_or_path: str, report: Reporter | None = None) -> Path:
-    """Return a folder with a bf16 transformers model and tokenizer for a model name, folder or .gguf file."""
+def check_model(name_or_path: str) -> None:
+    """ModelError, at once and before anything loads, when ``name_or_path`` is neither a registered model name nor
+    a transformers model folder nor a .gguf file (a close registered name is suggested)."""
     if name_or_path in MODELS:
-        return prepare_spec(MODELS[name_or_path], report)
+        return
     path = Path(name_or_path).expanduser()
-    if path.is_dir() and (path / "config.json").is_file():
-        return path
-    if path.is_file() and path.suffix.lower() == ".gguf":
-        return _prepare_gguf_file(path, report)
+    if (path.is_dir() and (path / "config.json").is_file()) or (path.is_file() and path.suffix.lower() == ".gguf"):
+        return
     if not path.exists():
-        raise ModelError(f"{name_or_path}: no such model",
+        close = difflib.get_close_matches(name_or_path, list(MODELS), n=1)
+        raise ModelError(f"{name_or_path}: no such model" + (f" (did you mean {close[0]!r}?)" if close else ""),
                          f"use one of {', '.join(MODELS)}, a transformers model folder, or a .gguf file")
     raise ModelError(f"{name_or_path}: not a model", "use a folder containing config.json (a transformers "
                      f"model), a .gguf file, or one of the names {', '.join(MODELS)}")
+
+
+def prepare_model(name_or_path: str, report: Reporter | None = None) -> Path:
+    """Return a folder with a bf16 transformers model and tokenizer for a model name, folder or .gguf file."""
+    check_model(name_or_path)
+    if name_or_path in MODELS:
+        return prepare_spec(MODELS[name_or_path], report)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    return _prepare_gguf_file(path, report)
 
 
 def prepare_spec(spec: ModelSpec, report: Reporter | None = None) -> Path:

@@ -50,7 +50,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(tmp_path: Path, capsys: pyt
     assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 0
     captured = capsys.readouterr()
     err = " ".join(captured.err.split())
-    assert "ok.jsonl:2" in err and "bin.txt: binary" in err and "1 articles" in captured.out
+    assert "ok.jsonl:2" in err and "bin.txt: binary" in err and "1 article, 1 chunk in" in captured.out
     (corpus / "ok.jsonl").write_text("{broken\n")
     assert main(["--index-dir", str(tmp_path / "ix"), "index", str(corpus)]) == 1
     assert "nothing could be indexed" in " ".join(capsys.readouterr().err.split())
@@ -70,3 +70,18 @@ def test_ask_json_carries_the_short_answer(tmp_path: Path, capsys: pytest.Captur
     assert main(["--index-dir", str(tmp_path), "ask", question, "--json", "--corpus", str(SEEDS)]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["answerable"] and answer["short"] == "$135 billion" and answer["citations"]
+
+
+def test_a_mistyped_model_is_refused_before_anything_loads(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("rag.app.cli.open_rag", lambda *a, **k: pytest.fail("the index was opened"))
+    assert main(["ask", "Who?", "--model", "fsat"]) == 1
+    assert "fsat: no such model (did you mean 'fast'?)" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_search_over_an_unchanged_index_prints_no_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    assert main(["--index-dir", str(tmp_path), "index", str(SEEDS)]) == 0
+    capsys.readouterr()
+    assert main(["--index-dir", str(tmp_path), "search", "What is the DSRB?", "--corpus", str(SEEDS)]) == 0
+    assert capsys.readouterr().err == ""  # reading ten unchanged files is too quick to report

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 
-from rag.app.console import LineReporter, print_answer
+from rag.app.console import LineReporter, RichReporter, plural, print_answer
 from rag.progress import note, task
 
 
 def test_a_log_gets_a_start_line_a_line_every_twentieth_and_the_end() -> None:
     stream = io.StringIO()
-    report = LineReporter(stream)
+    report = LineReporter(stream, quiet_s=0)
     with task(report, "evaluate", "Evaluating 45 questions", 45) as advance:
         for _ in range(45):
             advance(1)
@@ -22,6 +23,40 @@ def test_a_log_gets_a_start_line_a_line_every_twentieth_and_the_end() -> None:
     twentieths = [-(-k * 45 // 20) for k in range(1, 21)]  # 3, 5, 7, 9, 12, ..., 45: each 5% once
     assert [line.split(" (")[0] for line in lines[1:-2]] == [f"Evaluating 45 questions: {n}/45" for n in twentieths]
     assert lines[-2].startswith("Evaluating 45 questions: done in ") and lines[-1] == "note: index rebuilt"
+
+
+def test_a_quick_counted_step_writes_nothing_and_a_step_without_a_count_writes_its_start_and_end() -> None:
+    stream = io.StringIO()
+    report = LineReporter(stream)
+    with task(report, "read", "Reading 6 files of seeds", 6) as advance:  # well under a second
+        for _ in range(6):
+            advance(1)
+    with task(report, "model", "Loading the fast model"):
+        pass
+    assert stream.getvalue().splitlines()[0] == "Loading the fast model: started"
+    assert len(stream.getvalue().splitlines()) == 2
+
+
+def test_a_rich_bar_shows_only_for_a_slow_step_and_ends_with_a_tick() -> None:
+    from rich.console import Console
+
+    screen = Console(file=io.StringIO(), force_terminal=True, width=100)
+    report = RichReporter(screen, quiet_s=0.2)
+    with task(report, "read", "Reading 6 files of seeds", 6) as advance:
+        advance(6)
+    with task(report, "model", "Loading the fast model"):
+        pass
+    with task(report, "embed", "Embedding 3 chunks", 3) as advance:
+        time.sleep(0.3)
+        advance(3)
+    drawn = screen.file.getvalue()
+    assert "Reading" not in drawn and "Loading the fast model" in drawn and "Embedding 3 chunks" in drawn
+    assert drawn.count("✓") >= 2  # finished steps show a tick, not a spinner frozen mid-turn
+
+
+def test_counts_read_as_words() -> None:
+    assert [plural(n, "article") for n in (0, 1, 2, 1000)] == ["0 articles", "1 article", "2 articles",
+                                                               "1,000 articles"]
 
 
 def test_a_withheld_answer_lists_the_closest_articles_apart_from_citations(seed_rag, capsys: pytest.CaptureFixture[str]
