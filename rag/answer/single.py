@@ -118,33 +118,18 @@ class Answerer:
         are the articles of the parts a question names ("... according to both TechCrunch and The Verge"):
         the answer must be found in each of them."""
         settings, measured, asked = self.settings, draft.signals, draft.asked
-        used = draft.used
 
         def withhold(reason: str, sentences: list[AnswerSentence] | None = None) -> Answer:
             return self.withheld(draft, reason, sentences)
-        if not used:
-            return withhold("no passage matched the question")
-        reply = read_reply(draft.raw, len(used))
-        if reply.not_stated or is_refusal(reply.line):
-            return withhold("the model found no answer in the sources")
         if measured.get("p_not_stated", 0.0) >= settings.abstain_above:
             return withhold(f"the model gave 'not stated' a probability of {measured['p_not_stated']:.2f}")
-        grounded = [ground(part, asked.text, used, draft.encode, draft.shown, settings.min_coverage)
-                    for part in reply.parts]
-        if asked.polar:  # "Yes, <words>" whose words no sentence holds still has its yes or no: held to the question
-            grounded = [g if g.passage is not None or not polar_word(g.part.text) else
-                        ground(Part(polar_word(g.part.text), g.part.sources), asked.text, used, draft.encode)
-                        for g in grounded]
-        measured["new_words"] = float(min(g.new_words for g in grounded))
-        lost = [g for g in grounded if g.passage is None]
-        if lost:
-            reason = ("the answer only restates the question" if not lost[0].new_words
-                      else "no source sentence holds the answer's words")
-            return withhold(reason)
+        grounded, failure = self.hold(draft)
+        if failure:
+            return withhold(failure)
         measured["coverage"] = round(min(g.coverage for g in grounded), 3)
         measured["verbatim"] = float(all(g.verbatim for g in grounded))
         measured["repaired"] = float(any(g.repaired for g in grounded))
-        answer = self._answer(draft, used, grounded)
+        answer = self.compose(draft, grounded)
         measured.update(signals.measure(draft, answer, grounded, self.article_text))
         if part_articles:  # the share of the named parts' articles that hold the answer
             measured["answer_in_parts"] = round(sum(signals.share_named((answer.short or "",), self.article_text(a))
@@ -168,6 +153,29 @@ class Answerer:
                             f"{needed:.2f}", answer.sentences)
         return answer
 
+    def hold(self, draft: Draft) -> tuple[list[Grounded], str | None]:
+        """The reply's parts held to their quotes (``grounding``), or why no answer can be: no passage, the model
+        found none, or a part no source sentence states (or that only restates the question). A yes/no
+        answer whose words after "Yes" or "No" no sentence holds keeps its word, held to the question."""
+        asked, used = draft.asked, draft.used
+        if not used:
+            return [], "no passage matched the question"
+        reply = read_reply(draft.raw, len(used))
+        if reply.not_stated or is_refusal(reply.line):
+            return [], "the model found no answer in the sources"
+        grounded = [ground(part, asked.text, used, draft.encode, draft.shown, self.settings.min_coverage)
+                    for part in reply.parts]
+        if asked.polar:
+            grounded = [g if g.passage is not None or not polar_word(g.part.text) else
+                        ground(Part(polar_word(g.part.text), g.part.sources), asked.text, used, draft.encode)
+                        for g in grounded]
+        draft.signals["new_words"] = float(min(g.new_words for g in grounded))
+        lost = [g for g in grounded if g.passage is None]
+        if lost:
+            return grounded, ("the answer only restates the question" if not lost[0].new_words
+                              else "no source sentence holds the answer's words")
+        return grounded, None
+
     def withheld(self, draft: Draft, reason: str, sentences: list[AnswerSentence] | None = None) -> Answer:
         """The "articles don't say" Answer for ``draft``: the closest articles and sentences, and why."""
         closest: list[Citation] = []
@@ -186,9 +194,10 @@ class Answerer:
         return Citation(number, passage.article_id, passage.title, passage.date, passage.source,
                         text[quote[0]:quote[1]], quote[0], quote[1], passage.text, round(support, 3))
 
-    def _answer(self, draft: Draft, used: list[Passage], grounded: list[Grounded]) -> Answer:
+    def compose(self, draft: Draft, grounded: list[Grounded]) -> Answer:
         """The Answer the grounded parts make, in the sources' own words: "Words of one quote [1] and words of
         another [2].", citations numbered in order; a yes/no answer starts with its word."""
+        used = draft.used
         numbers: dict[tuple[str, tuple[int, int]], int] = {}
         citations: list[Citation] = []
         sentences: list[AnswerSentence] = []

@@ -118,16 +118,20 @@ def test_score_answers_by_type_lenient_strict_and_abstention() -> None:
     ]
     scores = score_answers(records)
     by = scores["by_type"]
-    assert by["inference_query"] == {"n": 2, "lenient": 1.0, "strict": 0.5, "abstained": 0.0}
-    assert by["comparison_query"] == {"n": 2, "lenient": 0.0, "strict": 0.5, "abstained": 0.5}
+    assert by["inference_query"] == {"n": 2, "lenient": 1.0, "strict": 0.5, "abstained": 0.0,
+                                     "given": 2, "given_right": 0.5}
+    assert by["comparison_query"] == {"n": 2, "lenient": 0.0, "strict": 0.5, "abstained": 0.5,
+                                      "given": 1, "given_right": 1.0}
     assert by["null_query"]["n"] == 3 and by["null_query"]["lenient"] == by["null_query"]["strict"] == 2 / 3
-    assert by["temporal_query"] == {"n": 1, "lenient": 1.0, "strict": 1.0, "abstained": 0.0}
+    assert by["null_query"]["given"] == 1 and by["null_query"]["given_right"] == 0.0  # "Google" answered a null query
+    assert by["temporal_query"] == {"n": 1, "lenient": 1.0, "strict": 1.0, "abstained": 0.0,
+                                    "given": 1, "given_right": 1.0}
     assert scores["all"]["n"] == 8 and scores["all"]["lenient"] == pytest.approx(5 / 8)
     assert scores["all"]["strict"] == pytest.approx(5 / 8)
+    assert scores["all"]["given"] == 5 and scores["all"]["given_right"] == pytest.approx(3 / 5)
     assert scores["non_null"]["n"] == 5 and scores["non_null"]["lenient"] == pytest.approx(3 / 5)
-    assert score_answers([]) == {"all": {"n": 0, "lenient": 0.0, "strict": 0.0, "abstained": 0.0},
-                                 "non_null": {"n": 0, "lenient": 0.0, "strict": 0.0, "abstained": 0.0},
-                                 "by_type": {}}
+    empty = {"n": 0, "lenient": 0.0, "strict": 0.0, "abstained": 0.0, "given": 0, "given_right": None}
+    assert score_answers([]) == {"all": empty, "non_null": empty, "by_type": {}}
 
 
 def test_is_abstention_phrases() -> None:
