@@ -31,9 +31,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from rag.answer.policy import POLICY_FILE, SIGNALS, confidence  # noqa: E402
+from rag.answer.verifier import Verifier, triple  # noqa: E402
+from rag.embed import embedder_path  # noqa: E402
 
 FEATURES = ("p_not_stated", "p_confirm", "question_similarity", "reply_logprob", "reply_min_logprob", "coverage",
-            "names_in_quote", "names_in_article", "kind_given", "quote_rank", "new_words")
+            "names_in_quote", "names_in_article", "kind_given", "quote_rank", "new_words", "verifier")
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 
 
@@ -102,6 +104,18 @@ def load(paths: list[str]) -> list[dict]:
     return records
 
 
+def verify(records: list[dict]) -> None:
+    """Give each answered record without it the verifier's score (``rag.answer.verifier``), as the answer stage
+    measures it when the policy reads it."""
+    todo = [r for r in records if r["answerable"] and "verifier" not in r["signals"]]
+    if todo:
+        scores = Verifier(embedder_path("all-MiniLM-L6-v2")).scores(
+            [triple(r.get("asked") or r["question"], r["short"] or r["answer"], [q["quote"] for q in r["quotes"]])
+             for r in todo])
+        for r, score in zip(todo, scores):
+            r["signals"]["verifier"] = round(score, 4)
+
+
 def matrix(records: list[dict], features: tuple[str, ...], missing: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray]:
     """The feature matrix (a missing signal takes ``missing``, by default the mean where present) and those
@@ -122,6 +136,8 @@ def main() -> int:
     args = parser.parse_args()
     features = tuple(args.features)
     records = load(args.reports)
+    if "verifier" in features:
+        verify(records)
     answered = [r for r in records if r["answerable"]]
     right = np.array([bool(r["correct"]) for r in answered])
     groups = [f"{r['report']}:{','.join(r['gold_articles']) or r['id']}" for r in answered]

@@ -119,7 +119,7 @@ def main() -> int:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         score = evaluate(watch)
         print(f"epoch {epoch + 1}: loss {total / len(train):.3f}, held-out AUROC "
               f"{auroc(score, np.array([d[3] > 0 for d in watch])):.3f} ({time.perf_counter() - started:.0f} s)")

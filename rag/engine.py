@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rag import validate
 from rag.answer import Answer, Answerer, Flow
+from rag.answer.verifier import Verifier
 from rag.config import Settings, limits
 from rag.corpus import Article, Problem, load_corpus
 from rag.embed import Embedder
@@ -112,7 +113,7 @@ class RAG:
     def answerer(self) -> Answerer:
         """The single-answer steps over this RAG's generator and settings."""
         return Answerer(self.generator, self.settings.answer, self.settings.generate, self.embedder.encode,
-                        lambda i: self.index.articles[i].text)
+                        lambda i: self.index.articles[i].text, Verifier(self.embedder.path))
 
     @cached_property
     def flow(self) -> Flow:

@@ -33,6 +33,7 @@ from rag.answer.markers import Part, read_reply
 from rag.answer.prompt import build_messages, excerpts, ranked_sentences
 from rag.answer.question import Asked
 from rag.answer.types import Answer, AnswerSentence, Citation
+from rag.answer.verifier import Verifier, triple
 from rag.config import AnswerSettings, GenerateSettings
 from rag.generate.base import Generator
 from rag.retrieve import Passage
@@ -45,9 +46,12 @@ class Answerer:
     """Answers questions from passages with one generator; keeps nothing between questions."""
 
     def __init__(self, generator: Generator, settings: AnswerSettings, generate: GenerateSettings,
-                 encode: Callable[[list[str]], np.ndarray], article_text: Callable[[str], str]) -> None:
-        """``encode`` embeds sentences (the retrieval embedder); ``article_text`` gives an article's text by id."""
+                 encode: Callable[[list[str]], np.ndarray], article_text: Callable[[str], str],
+                 verifier: Verifier | None = None) -> None:
+        """``encode`` embeds sentences (the retrieval embedder); ``article_text`` gives an article's text by id;
+        ``verifier`` scores an answer with its quotes when the fitted policy reads that signal."""
         self.generator = generator
+        self.verifier = verifier
         self.settings = settings
         self.generate_settings = generate
         self.encode = encode
@@ -146,6 +150,11 @@ class Answerer:
             if measured["p_confirm"] < settings.confirm_below:
                 return withhold(f"asked to check, the model found that the quote does not give this answer "
                                 f"(p = {measured['p_confirm']:.2f})", answer.sentences)
+        if self.verifier is not None and "verifier" in policy.fitted()["features"]:
+            started = time.perf_counter()
+            measured["verifier"] = round(self.verifier.score(*triple(
+                asked.text, answer.short or answer.text, [c.quote for c in answer.citations])), 4)
+            draft.timings["verify_s"] = time.perf_counter() - started
         needed = policy.threshold(settings.min_confidence if min_confidence is None else min_confidence)
         measured["confidence"] = round(policy.confidence(measured), 4)
         if measured["confidence"] < needed:

@@ -30,6 +30,11 @@ def pair(question: str, answer: str, quote: str) -> tuple[str, str]:
     return f"{question} answer: {answer}", marked
 
 
+def triple(question: str, answer: str, quotes: list[str]) -> tuple[str, str, str]:
+    """What the verifier reads of an answer: the question, the short answer, and its quotes joined."""
+    return question, answer, " ".join(quotes)
+
+
 class Verifier:
     """Scores (question, answer, quote) triples; loaded once, on first use."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -96,6 +97,17 @@ def _cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
     return run_mcp(settings)
 
 
+def counting(text: str) -> int:
+    """A count of questions given on the command line: a whole number of at least 1 (argparse reports the rest)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count of questions: give a whole number of at least 1")
+    return value
+
+
 def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.evaluate import Evaluator, compare, load_questions
 
@@ -104,6 +116,9 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         err.print(f"[yellow]skipped[/yellow] {escape(str(problem))}")
     if args.limit:
         questions = questions[: args.limit]
+    if args.sample and args.sample < len(questions):  # a seeded draw, in the file's order: the same N every run
+        kept = set(random.Random(0).sample(range(len(questions)), args.sample))
+        questions = [q for n, q in enumerate(questions) if n in kept]
     previous = None
     if args.compare:
         try:
@@ -202,7 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="JSONL: id, question, answers, source, type, evidence")
     p.add_argument("--retrieval-only", action="store_true", help="skip the model; score retrieval only")
     p.add_argument("--split", choices=("dev", "test"), help="only this part of a split question set")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--limit", type=counting, metavar="N", help="only the first N questions")
+    p.add_argument("--sample", type=counting, metavar="N",
+                   help="only N questions drawn at random (the same every run)")
     p.add_argument("--out", metavar="FILE", help="write the JSON report here")
     p.add_argument("--compare", metavar="OLD", help="show changes against an earlier --out report")
     p.add_argument("--corpus", metavar="PATH", help="file or folder of articles (default: seeds)")

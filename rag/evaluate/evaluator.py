@@ -155,6 +155,10 @@ def _metrics(records: list[dict[str, Any]], answers: bool) -> dict[str, float]:
         out["unanswerable_abstained"] = m.mean(float(not r["answerable"]) for r in unanswerable)
     out.update(m.abstention_scores([(not r["gold_answers"], not r["answerable"]) for r in records]))
     if answered:
+        # the figure a reporter lives with: of the answers given, the share that are right (an answered near
+        # miss is wrong); and the share whose short answer stands in its quotes as written
+        out["given_right"] = m.mean(float(bool(r["gold_answers"]) and bool(r["correct"])) for r in answered)
+        out["given_in_quote"] = m.mean(float(_in_quotes(r)) for r in answered)
         out["answers_with_citation"] = m.mean(float(bool(r["cited"])) for r in answered)
         sentences = sum(r["sentences"] for r in answered)
         out["unsupported_sentence_rate"] = sum(r["unsupported_sentences"] for r in answered) / max(sentences, 1)
@@ -170,6 +174,17 @@ def _metrics(records: list[dict[str, Any]], answers: bool) -> dict[str, float]:
         out[f"latency_{name[:-2]}_p50_s"] = m.percentile(values, 50)
         out[f"latency_{name[:-2]}_p95_s"] = m.percentile(values, 95)
     return out
+
+
+def _in_quotes(record: dict[str, Any]) -> bool:
+    """Whether the record's short answer (a yes or no aside) is word for word in its quotes (case and spacing
+    aside); an answer in parts ("A and B") is in them when each part is."""
+    short = (record.get("short") or "").strip()
+    if short.lower() in ("yes", "no", ""):
+        return bool(record.get("quotes"))
+    quotes = " ".join(" ".join(q["quote"].split()) for q in record.get("quotes") or []).lower()
+    parts = [p for p in re.split(r",? and |; ", " ".join(short.split()).lower()) if p]
+    return bool(quotes) and all(p in quotes for p in parts)
 
 
 def _evidence_ranks(evidence: tuple[str, ...], texts: list[str]) -> list[int]:

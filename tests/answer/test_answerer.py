@@ -136,3 +136,32 @@ def test_every_answer_is_the_words_of_its_quotes(seed_index_dir: Path) -> None:
             words = re.sub(r"\s*\[\d+\]$", "", sentence.text)
             quotes = [c.quote for c in answer.citations if c.number in sentence.citations]
             assert quotes and any(words in q for q in quotes), (reply, words, quotes)
+
+
+class _Verifier:
+    """Stands in for rag.answer.verifier.Verifier: records what it read, gives a fixed score."""
+
+    def __init__(self, value: float) -> None:
+        self.value, self.read = value, []
+
+    def score(self, question: str, answer: str, quote: str) -> float:
+        self.read.append((question, answer, quote))
+        return self.value
+
+
+@pytest.mark.parametrize("value, given", [(0.9, True), (0.1, False)])
+def test_a_policy_that_reads_the_verifier_gets_its_score_of_the_answer_and_quote(
+        seed_index_dir: Path, monkeypatch: pytest.MonkeyPatch, value: float, given: bool) -> None:
+    from rag.answer import policy
+
+    fitted = {"features": ["verifier"], "weights": [4.0], "bias": 0.0, "mean": [0.5], "scale": [0.1],
+              "missing": [0.5], "threshold": 0.5}
+    monkeypatch.setattr(policy, "fitted", lambda: fitted)
+    rag, _ = scripted(seed_index_dir, "x")
+    n = _source(rag, BANK_Q, BANK)
+    rag, _ = scripted(seed_index_dir, f" as much as $135 billion [{n}]")
+    rag.answerer.verifier = verifier = _Verifier(value)
+    answer = rag.ask(BANK_Q)
+    assert answer.signals["verifier"] == value and answer.answerable is given
+    question, short, quote = verifier.read[0]
+    assert question == BANK_Q and short == "$135 billion" and "$135 billion" in quote

@@ -85,3 +85,19 @@ def test_a_search_over_an_unchanged_index_prints_no_progress(tmp_path: Path, cap
     capsys.readouterr()
     assert main(["--index-dir", str(tmp_path), "search", "What is the DSRB?", "--corpus", str(SEEDS)]) == 0
     assert capsys.readouterr().err == ""  # reading ten unchanged files is too quick to report
+
+
+def test_eval_sample_draws_the_same_questions_every_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    questions = Path(__file__).resolve().parents[2] / "eval" / "blind.jsonl"
+    ids = []
+    for run in ("a", "b"):
+        out = tmp_path / f"{run}.json"
+        assert main(["--index-dir", str(tmp_path), "eval", str(questions), "--retrieval-only", "--split", "test",
+                     "--sample", "7", "--corpus", str(SEEDS), "--out", str(out)]) == 0
+        ids.append([r["id"] for r in json.loads(out.read_text())["records"]])
+    assert len(ids[0]) == 7 and ids[0] == ids[1]
+    everything = [json.loads(line)["id"] for line in questions.read_text().splitlines() if line.strip()]
+    assert ids[0] == sorted(ids[0], key=everything.index)  # kept in the file's order
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", str(questions), "--sample", "0"])
+    assert stop.value.code == 2 and "at least 1" in capsys.readouterr().err

@@ -47,6 +47,15 @@ def _record(kind: str, gold: list[str], answered: bool, correct: bool, cited: li
             "sentences": 1 if answered else 0, "first_token_s": 1.0, "total_s": 2.0, **extra}
 
 
+def test_an_answer_is_in_its_quotes_when_each_part_is_there_as_written() -> None:
+    quotes = [{"quote": "The bank aims to raise as much as\n$135 billion."},
+              {"quote": "Pierre Gramegna leads the ESM."}]
+    given = [_record("factoid", ["x"], True, True, ["a"], short=short, quotes=quotes)
+             for short in ("$135 billion", "Pierre Gramegna and $135 billion", "yes", "135 billion dollars")]
+    assert summarize(given)["given_in_quote"] == 0.75
+    assert summarize(given[3:])["given_in_quote"] == 0.0
+
+
 def test_answer_metrics_on_hand_made_records() -> None:
     records = [_record("factoid", ["x"], True, True, ["a"]), _record("factoid", ["y"], True, False, ["a", "b"]),
                _record("factoid", ["z"], False, False, []), _record("unanswerable", [], False, False, []),
@@ -58,6 +67,7 @@ def test_answer_metrics_on_hand_made_records() -> None:
     assert r["citation_precision"] == pytest.approx(0.75) and r["citation_recall"] == 1.0
     assert r["cited_articles_with_answer"] == pytest.approx(2 / 3)
     assert r["answers_with_citation"] == 1.0 and r["hit@1"] == 1.0
+    assert r["given_right"] == pytest.approx(1 / 3)  # of three answers given, one right; the answered near miss wrong
     assert r["factoid/answer_accuracy"] == pytest.approx(1 / 3) and r["latency_total_p50_s"] == 2.0
     rows = compare({"a": 1.0, "c": 3.0}, {"a": 0.5, "b": 2.0})
     assert rows[0] == ("a", 0.5, 1.0, 0.5) and rows[1] == ("c", None, 3.0, None)
