@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag import RAG, CorpusError, Filters, IndexingError, QuestionError, RagError, Settings
+from rag.answer.policy import fitted
 from rag.evaluate.metrics import answer_correct
 from tests.conftest import FAST, SEEDS
 from tests.scripted import ScriptedGenerator
@@ -76,7 +77,10 @@ def test_streamed_pieces_make_the_draft_and_the_checked_answer_follows(fast_rag)
     stream = fast_rag.stream("Who is the director of the ESM?")
     pieces = list(stream)
     assert len(pieces) > 1 and "".join(pieces).strip() == stream.answer.raw
-    assert "Gramegna" in stream.answer.text and stream.answer.short
+    assert "Gramegna" in stream.answer.raw  # the draft; the checked answer gives it, or the policy withholds it
+    answer = stream.answer
+    assert ("Gramegna" in answer.text and answer.short and answer.citations) if answer.answerable else (
+        "confidence" in answer.reason and answer.signals["confidence"] < fitted()["threshold"] and not answer.citations)
 
 
 @pytest.mark.model

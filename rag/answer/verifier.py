@@ -46,7 +46,7 @@ class Verifier:
     @cached_property
     def _parts(self) -> tuple[Any, Any, Any]:
         import torch
-        from safetensors import SafetensorsError, safe_open
+        from safetensors import SafetensorError, safe_open
         from transformers import AutoModel, AutoTokenizer
 
         fix = "reinstall the package, or rebuild it with eval/train_verifier.py"
@@ -54,7 +54,7 @@ class Verifier:
             with safe_open(str(self.weights), framework="pt") as file:
                 meta = json.loads((file.metadata() or {}).get("verifier", "{}"))
                 tensors = {k: file.get_tensor(k) for k in file.keys()}  # noqa: SIM118  (safe_open has no iterator)
-        except (OSError, SafetensorsError, ValueError) as exc:
+        except (OSError, SafetensorError, ValueError) as exc:
             raise ModelError(f"{self.weights}: the answer verifier cannot be read ({exc})", fix) from None
         if "head.weight" not in tensors or "head.bias" not in tensors or meta.get("max_tokens") != MAX_TOKENS:
             raise ModelError(f"{self.weights}: the answer verifier is incomplete or was built for another version "

@@ -77,9 +77,11 @@ def test_each_check_can_withhold_the_answer(seed_index_dir: Path, reply: str, an
 def test_a_model_that_cannot_check_answers_gets_no_second_look(seed_index_dir: Path) -> None:
     rag, _ = scripted(seed_index_dir, "x")
     n = _source(rag, BANK_Q, BANK)
-    rag, generator = scripted(seed_index_dir, f" $135 billion [{n}]", checks_answers=False, p_yes=0.0)
+    rag, generator = scripted(seed_index_dir, f" $135 billion [{n}]", checks_answers=False, p_yes=0.0,
+                              answer={"min_confidence": 0.0})
     answer = rag.ask(BANK_Q)
-    assert answer.answerable and "p_confirm" not in answer.signals
+    # the policy reads P(confirm) as missing (its dev mean): the answer is judged without it
+    assert answer.answerable and "p_confirm" not in answer.signals and "confidence" in answer.signals
     assert len(generator.calls) == 2  # the "not stated" probability and the reply; no second look
 
 
@@ -103,7 +105,8 @@ def test_a_yes_no_answer_starts_with_the_word_the_model_finds_likelier_past_the_
     assert answer.answerable and answer.short == "yes" and answer.text == "Yes [1]."
     assert "British officials" in answer.citations[0].quote
     assert generator.avoided == [(" not", " No")] and answer.signals["p_yes_first"] == 0.9
-    rag, generator = scripted(seed_index_dir, f" No [{n}]", p_yes=0.7)  # below yes_above (0.76): No
+    rag, generator = scripted(seed_index_dir, f" No [{n}]", p_yes=0.7,  # below yes_above (0.76): No
+                              answer={"min_confidence": 0.0})  # (its P(confirm) of 0.7 would not pass the policy)
     assert rag.ask(question).short == "no" and generator.avoided == [(" not", " Yes")]
 
 
