@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import rag._offline  # noqa: E402,F401
-from rag.answer.verifier import MAX_TOKENS, VERIFIER_FILE, Verifier, pair, pooled  # noqa: E402
+from rag.answer.verifier import MAX_TOKENS, VERIFIER_FILE, Verifier, pair, pooled, triple  # noqa: E402
 from rag.embed import embedder_path  # noqa: E402
 
 
@@ -138,8 +138,8 @@ def main() -> int:
         if "test" in Path(path).name or any(r.get("split") == "test" for r in report["records"]):
             raise SystemExit(f"{path}: a test split is only reported, never looked at here")
         rows = [r for r in report["records"] if r["answerable"] and r.get("quotes")]
-        triples = [(r.get("asked") or r["question"], r["short"] or r["answer"],
-                    " ".join(q["quote"] for q in r["quotes"])) for r in rows]
+        triples = [triple(r.get("asked") or r["question"], r["short"] or r["answer"], [q["quote"] for q in r["quotes"]])
+                   for r in rows]
         verifier = Verifier(base) if args.write else None
         score = np.array(verifier.scores(triples) if verifier else
                          evaluate([(q, a, s, 0.0, 0) for q, a, s in triples]))
